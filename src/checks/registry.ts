@@ -1,0 +1,8 @@
+import type { CheckName } from '../playbooks/schema.js';
+import type { Check } from './types.js';
+import { upstreamCheck } from './upstream.js';
+
+/** Every check gatewatch can run, one line each; the playbook's `checks` keys name them. */
+export const CHECKS: { readonly [N in CheckName]?: Check<N, unknown> } = {
+  upstream: upstreamCheck,
+};

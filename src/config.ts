@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { GatewatchError } from './errors.js';
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().min(1)));
+
+const optionalSecret = z.string().min(1).optional();
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** The environment gatewatch reads, as the contract lists it. Validated once, at start. */
+export const ConfigSchema = z.object({
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().min(1).default('{gatewatch}'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PLAYBOOKS_DIR: z.string().min(1).default('./playbooks'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLACK_BOT_TOKEN: optionalSecret,
+  SLACK_SIGNING_SECRET: optionalSecret,
+  SLACK_APP_TOKEN: optionalSecret,
+  SLACK_API_URL: httpUrl.default('https://slack.com/api/'),
+  SLACK_CHANNEL: z.string().min(1).default('#incidents'),
+  PAGERDUTY_WEBHOOK_SECRETS: csv.optional(),
+  PAGERDUTY_API_TOKEN: optionalSecret,
+  PAGERDUTY_API_URL: httpUrl.default('https://api.pagerduty.com/'),
+  ALERTMANAGER_TOKEN: optionalSecret,
+  GATEWATCH_WEBHOOK_SECRET: optionalSecret,
+  DIGEST_CRON: z.string().min(9).default('0 9 * * 1'),
+  DIGEST_TZ: z
+    .string()
+    .default('UTC')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a known IANA time zone'),
+  DIGEST_CHANNEL: z.string().min(1).optional(),
+  HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Reads the configuration from an environment; a bad value throws naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in a docker-compose file with `FOO=`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new GatewatchError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  if (!config.SLACK_API_URL.endsWith('/')) config.SLACK_API_URL += '/';
+  if (!config.PAGERDUTY_API_URL.endsWith('/')) config.PAGERDUTY_API_URL += '/';
+  return config;
+}

@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call the stand-in received, with its arguments decoded as Slack decodes them. */
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  at: number;
+  token: string | null;
+}
+
+export interface StoredMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown[];
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  edits: number;
+}
+
+export type Fault = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string };
+
+/** Fields Slack accepts as JSON strings inside a form-encoded body. */
+const JSON_FIELDS = ['blocks', 'attachments', 'metadata', 'files'];
+
+function decode(contentType: string, raw: string): Record<string, unknown> {
+  if (contentType.startsWith('application/json'))
+    return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  const args: Record<string, unknown> = Object.fromEntries(new URLSearchParams(raw));
+  for (const f of JSON_FIELDS) {
+    const v = args[f];
+    if (typeof v === 'string') {
+      try {
+        args[f] = JSON.parse(v);
+      } catch {
+        /* left as the string Slack would reject */
+      }
+    }
+  }
+  return args;
+}
+
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * A local stand-in for the Slack Web API, over HTTP: answers as Slack does
+ * (HTTP 200 with ok:false for API errors, 429 with Retry-After), keeps the
+ * messages it was sent, and can be told to fail. The demo prints from it;
+ * tests assert on it.
+ */
+export class LocalSlack {
+  readonly calls: SlackCall[] = [];
+  readonly messages: StoredMessage[] = [];
+  readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer; title?: string }>();
+  private readonly faults = new Map<string, Fault[]>();
+  private server?: Server;
+  private seq = 0;
+  private listeners: (() => void)[] = [];
+  url = '';
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        ({ status, body, headers }) => {
+          res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+          res.end(JSON.stringify(body));
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: `fake_slack_error: ${err.message}` }));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** The next call(s) of `method` fail this way, in order. */
+  failNext(method: string, ...faults: Fault[]): void {
+    this.faults.set(method, [...(this.faults.get(method) ?? []), ...faults]);
+  }
+
+  callsOf(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  roots(): StoredMessage[] {
+    return this.messages.filter((m) => !m.thread_ts);
+  }
+
+  replies(rootTs: string): StoredMessage[] {
+    return this.messages.filter((m) => m.thread_ts === rootTs);
+  }
+
+  /** Resolves when `predicate` holds, checking after every call; rejects after `timeoutMs`. */
+  waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const v = predicate();
+        if (v) {
+          cleanup();
+          resolve(v);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `fake Slack: condition not met within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== check);
+      };
+      this.listeners.push(check);
+      check();
+    });
+  }
+
+  private channelId(name: string): string {
+    if (/^[CGD][A-Z0-9]{6,}$/.test(name)) return name;
+    return `C${createHash('sha1').update(name).digest('hex').slice(0, 8).toUpperCase()}`;
+  }
+
+  private nextTs(): string {
+    this.seq += 1;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.seq).padStart(6, '0')}`;
+  }
+
+  private async handle(
+    req: IncomingMessage,
+  ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const raw = await readAll(req);
+    if (url.pathname.startsWith('/upload/')) {
+      const id = url.pathname.slice('/upload/'.length);
+      const file = this.uploads.get(id);
+      if (!file) return { status: 404, body: { ok: false } };
+      file.bytes = raw;
+      return { status: 200, body: { ok: true } };
+    }
+    const method = url.pathname.replace(/^\/api\//, '');
+    const args = decode(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
+    const auth = String(req.headers.authorization ?? '');
+    const token = auth.startsWith('Bearer ')
+      ? auth.slice(7)
+      : typeof args.token === 'string'
+        ? args.token
+        : null;
+    const call: SlackCall = { method, args, at: Date.now(), token };
+    this.calls.push(call);
+    try {
+      const fault = this.faults.get(method)?.shift();
+      if (fault) {
+        if ('error' in fault) return { status: 200, body: { ok: false, error: fault.error } };
+        if (fault.status === 429)
+          return {
+            status: 429,
+            body: { ok: false, error: 'ratelimited' },
+            headers: { 'retry-after': String(fault.retryAfter) },
+          };
+        return { status: fault.status, body: { ok: false, error: 'internal_error' } };
+      }
+      if (!token) return { status: 200, body: { ok: false, error: 'not_authed' } };
+      return { status: 200, body: this.answer(method, args) };
+    } finally {
+      for (const l of [...this.listeners]) l();
+    }
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return {
+          ok: true,
+          url: 'https://local.slack/',
+          team: 'local',
+          user: 'gatewatch',
+          team_id: 'T0LOCAL',
+          user_id: 'U0GATEWATCH',
+          bot_id: 'B0GATEWATCH',
+        };
+      case 'chat.postMessage': {
+        if (!args.channel) return { ok: false, error: 'channel_not_found' };
+        if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        const blocks = args.blocks as unknown[] | undefined;
+        if (blocks && blocks.length > 50) return { ok: false, error: 'invalid_blocks' };
+        const channel = this.channelId(String(args.channel));
+        const thread = args.thread_ts ? String(args.thread_ts) : undefined;
+        if (thread && !this.messages.some((m) => m.channel === channel && m.ts === thread && !m.thread_ts))
+          return { ok: false, error: 'thread_not_found' };
+        const msg: StoredMessage = {
+          channel,
+          ts: this.nextTs(),
+          thread_ts: thread,
+          text: String(args.text ?? ''),
+          blocks,
+          metadata: args.metadata as StoredMessage['metadata'],
+          edits: 0,
+        };
+        this.messages.push(msg);
+        return { ok: true, channel, ts: msg.ts, message: { ...msg, type: 'message' } };
+      }
+      case 'chat.update': {
+        const msg = this.messages.find((m) => m.channel === args.channel && m.ts === args.ts);
+        if (!msg) return { ok: false, error: 'message_not_found' };
+        if (args.text !== undefined) msg.text = String(args.text);
+        if (args.blocks !== undefined) msg.blocks = args.blocks as unknown[];
+        msg.edits += 1;
+        return { ok: true, channel: msg.channel, ts: msg.ts, text: msg.text };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.nextTs() };
+      case 'files.getUploadURLExternal': {
+        const id = `F${String(this.uploads.size + 1).padStart(8, '0')}`;
+        this.uploads.set(id, { filename: String(args.filename ?? ''), length: Number(args.length ?? 0) });
+        return { ok: true, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (args.files as { id: string; title?: string }[] | undefined) ?? [];
+        for (const f of files) {
+          const u = this.uploads.get(f.id);
+          if (!u?.bytes) return { ok: false, error: 'file_not_found' };
+          u.title = f.title;
+        }
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
+      }
+      default:
+        return { ok: true };
+    }
+  }
+
+  /** The conversation as a person would read it: root messages, each with its thread. */
+  transcript(): string {
+    const out: string[] = [];
+    for (const root of this.roots()) {
+      out.push(`#${root.channel}  ${root.text}${root.edits ? `  (edited ${root.edits}×)` : ''}`);
+      for (const r of this.replies(root.ts)) {
+        out.push('  └─ thread reply:');
+        for (const line of r.text.split('\n')) out.push(`     ${line}`);
+        if (r.metadata)
+          out.push(
+            `     [metadata ${r.metadata.event_type}: ${JSON.stringify({ cause: r.metadata.event_payload.cause, recommendation: r.metadata.event_payload.recommendation })}]`,
+          );
+      }
+    }
+    return out.join('\n');
+  }
+}

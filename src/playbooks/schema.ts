@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (secrets never go in playbooks)');
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+const fraction = z.number().gt(0).lte(1);
+
+const regex = z.string().refine((s) => {
+  try {
+    new RegExp(s, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+export const ProxyCheckSchema = z.strictObject({
+  url: httpUrl.optional(),
+  samples: z.number().int().min(1).max(50).default(5),
+  error_log: z
+    .strictObject({
+      path: z.string().min(1),
+      format: z.enum(['nginx', 'haproxy', 'envoy']).default('nginx'),
+      max_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+    })
+    .optional(),
+});
+
+export const UpstreamCheckSchema = z.strictObject({
+  targets: z.array(z.url({ protocol: /^(https?|tcp)$/ })).min(1),
+  probes: z.number().int().min(1).max(20).default(3),
+  /** Per probe; set it near the proxy's own upstream timeout (nginx proxy_read_timeout) when that is short. */
+  timeout_ms: z.number().int().min(50).max(60_000).default(2000),
+  expect_status: z.array(z.number().int().min(100).max(599)).optional(),
+  tls_insecure: z.boolean().default(false),
+});
+
+export const LoadCheckSchema = z.strictObject({
+  prometheus: httpUrl.optional(),
+  queries: z
+    .strictObject({ cpu: z.string().optional(), memory: z.string().optional(), load: z.string().optional() })
+    .optional(),
+  scrape: z.array(httpUrl).optional(),
+  stub_status: z.array(httpUrl).optional(),
+  cores: z.number().positive().default(1),
+  sample_interval_ms: z.number().int().min(100).max(10_000).default(1000),
+  thresholds: z
+    .strictObject({ cpu: fraction.default(0.85), memory: fraction.default(0.9) })
+    .default({ cpu: 0.85, memory: 0.9 }),
+});
+
+export const DatabaseCheckSchema = z.strictObject({
+  kind: z.enum(['postgres', 'mysql', 'redis']),
+  url_env: envName,
+  probes: z.number().int().min(1).max(50).default(5),
+  long_query_seconds: z.number().positive().default(5),
+  thresholds: z
+    .strictObject({ p95_ms: z.number().positive().default(100), connections: fraction.default(0.9) })
+    .default({ p95_ms: 100, connections: 0.9 }),
+});
+
+export const ChangesCheckSchema = z.strictObject({
+  window_minutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+  git: z.strictObject({ repo: z.string().min(1), paths: z.array(z.string().min(1)).default([]) }).optional(),
+  files: z.array(z.string().min(1)).optional(),
+  deploys: z.boolean().default(false),
+});
+
+export const ChecksSchema = z.strictObject({
+  proxy: ProxyCheckSchema.optional(),
+  upstream: UpstreamCheckSchema.optional(),
+  load: LoadCheckSchema.optional(),
+  database: DatabaseCheckSchema.optional(),
+  changes: ChangesCheckSchema.optional(),
+});
+
+export const PlaybookSchema = z.strictObject({
+  service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "_" and "-" only'),
+  description: z.string().optional(),
+  match: z
+    .strictObject({
+      pagerduty_services: z.array(z.string().min(1)).optional(),
+      labels: z.record(z.string(), z.string()).optional(),
+      title: regex.optional(),
+    })
+    .default({}),
+  slack: z
+    .strictObject({
+      channel: z.string().min(1).optional(),
+      allowed_channels: z.array(z.string().min(1)).optional(),
+      allowed_usergroups: z.array(z.string().min(1)).optional(),
+    })
+    .default({}),
+  checks: ChecksSchema.default({}),
+  timeouts: z
+    .strictObject({
+      check_ms: z.number().int().min(100).max(120_000).default(5000),
+      total_ms: z.number().int().min(100).max(300_000).default(15_000),
+    })
+    .default({ check_ms: 5000, total_ms: 15_000 }),
+});
+
+export type Playbook = z.infer<typeof PlaybookSchema>;
+export type ChecksConfig = z.infer<typeof ChecksSchema>;
+export type CheckName = keyof ChecksConfig;
+export type ProxyCheckConfig = z.infer<typeof ProxyCheckSchema>;
+export type UpstreamCheckConfig = z.infer<typeof UpstreamCheckSchema>;
+export type LoadCheckConfig = z.infer<typeof LoadCheckSchema>;
+export type DatabaseCheckConfig = z.infer<typeof DatabaseCheckSchema>;
+export type ChangesCheckConfig = z.infer<typeof ChangesCheckSchema>;
+
+/** The JSON Schema editors use; `playbooks/schema.json` is this, and a test keeps it current. */
+export function playbookJsonSchema(): unknown {
+  return z.toJSONSchema(PlaybookSchema, { io: 'input', target: 'draft-2020-12' });
+}

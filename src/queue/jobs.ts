@@ -1,0 +1,59 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export const QUEUE_NAME = 'gatewatch';
+
+export type JobData =
+  | { kind: 'diagnose'; incidentId: string; run: number }
+  | { kind: 'sync-root'; incidentId: string }
+  | { kind: 'digest'; week?: string; channel?: string };
+
+export type JobKind = JobData['kind'];
+
+/** The two-second window in which edits of one root message are coalesced into one. */
+export const ROOT_SYNC_MS = 2000;
+
+/** The jobs gatewatch puts on its queue; ids make every enqueue idempotent. */
+export class JobQueue {
+  readonly queue: Queue<JobData>;
+
+  constructor(connection: Redis, prefix: string, name = QUEUE_NAME) {
+    this.queue = new Queue<JobData>(name, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        // Keep finished jobs long enough to make re-adds of the same id no-ops, but bounded.
+        removeOnComplete: { age: 24 * 3600, count: 5000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+      },
+    });
+  }
+
+  diagnose(incidentId: string, run: number) {
+    return this.queue.add(
+      'diagnose',
+      { kind: 'diagnose', incidentId, run },
+      { jobId: `diagnose:${incidentId}:${run}` },
+    );
+  }
+
+  /** Debounced: many calls within the window become one edit that reads the latest state. */
+  syncRoot(incidentId: string) {
+    return this.queue.add(
+      'sync-root',
+      { kind: 'sync-root', incidentId },
+      {
+        delay: ROOT_SYNC_MS,
+        deduplication: { id: `sync-root:${incidentId}`, ttl: ROOT_SYNC_MS },
+        removeOnComplete: true,
+        removeOnFail: { count: 1000 },
+      },
+    );
+  }
+
+  close() {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,48 @@
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { type DiagnoseDeps, diagnoseIncident, syncRootMessage } from './diagnose.js';
+import { type JobData, QUEUE_NAME } from './jobs.js';
+
+export interface WorkerDeps extends DiagnoseDeps {
+  digest?: (data: Extract<JobData, { kind: 'digest' }>, log: Logger) => Promise<unknown>;
+}
+
+/** What each kind of job does; the worker only dispatches. */
+export async function processJob(job: Job<JobData>, deps: WorkerDeps): Promise<unknown> {
+  const log = deps.log.child({ job: job.id, kind: job.data.kind, attempt: job.attemptsMade + 1 });
+  const scoped = { ...deps, log };
+  switch (job.data.kind) {
+    case 'diagnose': {
+      const v = await diagnoseIncident(job.data, scoped);
+      return v ? { cause: v.cause, recommendation: v.recommendation } : null;
+    }
+    case 'sync-root':
+      return syncRootMessage(job.data, scoped);
+    case 'digest':
+      if (!deps.digest) throw new Error('this worker has no digest support configured');
+      return deps.digest(job.data, log);
+  }
+}
+
+export function createWorker(
+  connection: Redis,
+  prefix: string,
+  deps: WorkerDeps,
+  opts: { concurrency?: number; queueName?: string } = {},
+): Worker<JobData> {
+  const worker = new Worker<JobData>(opts.queueName ?? QUEUE_NAME, (job) => processJob(job, deps), {
+    connection,
+    prefix,
+    concurrency: opts.concurrency ?? 4,
+    // Diagnoses last seconds; a lock this long survives a slow check, a crashed worker's job comes back quickly.
+    lockDuration: 30_000,
+    stalledInterval: 15_000,
+    maxStalledCount: 2,
+  });
+  worker.on('failed', (job, err) =>
+    deps.log.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'),
+  );
+  worker.on('error', (err) => deps.log.error({ err: err.message }, 'worker error'));
+  return worker;
+}

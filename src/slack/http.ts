@@ -1,0 +1,56 @@
+import { GatewatchError } from '../errors.js';
+import { verifySlackSignature } from '../sources/signatures.js';
+import { header, type InboundRequest } from '../sources/types.js';
+import type { InProcessReceiver, SlackHttpAnswer } from './receiver.js';
+
+/** Parses a Slack request body by its content type, the way Slack sends each kind. */
+export function parseSlackBody(contentType: string, raw: Buffer): Record<string, unknown> {
+  const text = raw.toString('utf8');
+  if (contentType === 'application/json') return JSON.parse(text) as Record<string, unknown>;
+  const form = Object.fromEntries(new URLSearchParams(text));
+  if (typeof form.payload === 'string') return JSON.parse(form.payload) as Record<string, unknown>;
+  return form;
+}
+
+/** POST /slack/events: verify Slack's v0 signature, answer url_verification, hand the rest to Bolt. */
+export async function handleSlackRequest(
+  req: InboundRequest,
+  contentType: string,
+  deps: { signingSecret: string | undefined; receiver: InProcessReceiver; now: () => number },
+): Promise<SlackHttpAnswer> {
+  if (!deps.signingSecret)
+    throw new GatewatchError('UNAUTHORIZED', 'Slack is disabled: SLACK_SIGNING_SECRET is not set');
+  const verdict = verifySlackSignature(
+    req.body,
+    header(req, 'x-slack-request-timestamp'),
+    header(req, 'x-slack-signature'),
+    deps.signingSecret,
+    deps.now(),
+  );
+  if (verdict !== 'ok') {
+    const why = {
+      missing: 'missing Slack signature headers',
+      stale: 'Slack request timestamp is older than 5 minutes',
+      mismatch: 'Slack signature does not match',
+    }[verdict];
+    throw new GatewatchError('UNAUTHORIZED', why);
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = parseSlackBody(contentType, req.body);
+  } catch (err) {
+    throw new GatewatchError('BAD_REQUEST', `malformed Slack payload: ${(err as Error).message}`);
+  }
+  if (body.type === 'url_verification')
+    return {
+      status: 200,
+      body: JSON.stringify({ challenge: body.challenge }),
+      contentType: 'application/json',
+    };
+  if (body.ssl_check) return { status: 200, body: '', contentType: 'text/plain' };
+  const num = header(req, 'x-slack-retry-num');
+  return deps.receiver.dispatch(body, {
+    num: num ? Number(num) : undefined,
+    reason: header(req, 'x-slack-retry-reason'),
+  });
+}

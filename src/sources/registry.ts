@@ -1,0 +1,7 @@
+import { pagerdutySource } from './pagerduty.js';
+import type { AlertSource } from './types.js';
+
+/** Every alert source, one line each; `POST /webhooks/NAME` routes to `SOURCES[NAME]`. */
+export const SOURCES: Readonly<Record<string, AlertSource>> = {
+  pagerduty: pagerdutySource,
+};

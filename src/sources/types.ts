@@ -1,0 +1,46 @@
+import type { Config } from '../config.js';
+
+export type AlertEvent = 'triggered' | 'acknowledged' | 'resolved' | 'reopened' | 'updated';
+
+/** One alert, whatever tool sent it: what ingest needs to find or open an incident. */
+export interface Alert {
+  source: string;
+  /** The sender's own id for the problem (PagerDuty incident id, Alertmanager fingerprint, …). */
+  key: string;
+  event: AlertEvent;
+  title: string;
+  /** PagerDuty service ids the alert belongs to. */
+  serviceIds: string[];
+  labels: Record<string, string>;
+  /** Set when the sender names the service outright (generic hook). */
+  service?: string;
+  url?: string;
+  /** When the problem began, ISO-8601. */
+  startedAt: string;
+}
+
+export interface InboundRequest {
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Buffer;
+}
+
+export type ParseResult = { alerts: Alert[]; deliveryId?: string } | { ignored: string };
+
+/**
+ * An alert source: how a sender proves who it is and how its payload becomes
+ * alerts. One file each, listed in `registry.ts`.
+ */
+export interface AlertSource {
+  name: string;
+  /** Content types accepted (the part before `;`). */
+  contentTypes: readonly string[];
+  /** Throws an UNAUTHORIZED GatewatchError unless the request is authentic. */
+  authenticate(req: InboundRequest, config: Config, nowMs: number): void;
+  /** Turns the parsed JSON body into alerts; throws BAD_REQUEST on a malformed payload. */
+  parse(body: unknown, req: InboundRequest): ParseResult;
+}
+
+export function header(req: InboundRequest, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}

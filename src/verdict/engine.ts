@@ -1,0 +1,57 @@
+import type { CheckResult } from '../checks/types.js';
+import { collectEvidence } from './evidence.js';
+import { RULES } from './rules/index.js';
+import { CAUSES, type Finding, type Rule, type Verdict } from './types.js';
+
+function unknownFinding(results: readonly CheckResult[]): Finding {
+  const errored = results.filter((r) => r.status === 'error');
+  const failing = results.filter((r) => r.status === 'fail' || r.status === 'warn');
+  const summary =
+    results.length === 0
+      ? 'The playbook runs no checks, so there is no evidence to judge by.'
+      : failing.length > 0
+        ? `The evidence does not point to one cause: ${failing.map((r) => `${r.name}: ${r.summary}`).join('; ')}.`
+        : `The checks could not gather enough evidence${errored.length ? ` (${errored.map((r) => r.name).join(', ')} errored)` : ''}.`;
+  return {
+    cause: 'unknown',
+    confidence: 0.2,
+    summary,
+    actions: [
+      ...errored.map((r) => `Fix the ${r.name} check so it can run: ${r.summary}`),
+      "Look at the proxy's error log and the upstreams' logs for the minutes around the alert.",
+      'Re-run the checks while the 502s are happening.',
+    ],
+  };
+}
+
+/** Turns check results into the contract's verdict. Pure: same results in, same verdict out. */
+export function decide(args: {
+  service: string;
+  incident: string | null;
+  results: CheckResult[];
+  durationMs: number;
+  /** When the 502s began; later rules correlate changes against it. */
+  onsetAt?: number;
+  rules?: readonly Rule[];
+}): Verdict {
+  const evidence = collectEvidence(args.results);
+  let finding: Finding | null = null;
+  for (const rule of args.rules ?? RULES) {
+    finding = rule(evidence);
+    if (finding) break;
+  }
+  const f = finding ?? unknownFinding(args.results);
+  return {
+    service: args.service,
+    incident: args.incident,
+    recommendation: CAUSES[f.cause],
+    cause: f.cause,
+    confidence: Math.round(f.confidence * 100) / 100,
+    summary: f.summary,
+    actions: f.actions,
+    trigger: null,
+    capacity: f.capacity ?? null,
+    checks: args.results,
+    duration_ms: Math.round(args.durationMs),
+  };
+}
