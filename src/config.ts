@@ -1,3 +1,4 @@
+import cron from 'cron-parser';
 import { z } from 'zod';
 import { GatewatchError } from './errors.js';
 
@@ -31,9 +32,24 @@ export const ConfigSchema = z.object({
   PAGERDUTY_WEBHOOK_SECRETS: csv.optional(),
   PAGERDUTY_API_TOKEN: optionalSecret,
   PAGERDUTY_API_URL: httpUrl.default('https://api.pagerduty.com/'),
+  /** Email of a PagerDuty user: the `From` header that account-level API tokens require. */
+  PAGERDUTY_FROM: z.email().optional(),
   ALERTMANAGER_TOKEN: optionalSecret,
+  /** Bearer token of Grafana's webhook contact point; without it Grafana sends ALERTMANAGER_TOKEN. */
+  GRAFANA_TOKEN: optionalSecret,
   GATEWATCH_WEBHOOK_SECRET: optionalSecret,
-  DIGEST_CRON: z.string().min(9).default('0 9 * * 1'),
+  DIGEST_CRON: z
+    .string()
+    .default('0 9 * * 1')
+    .refine((expr) => {
+      try {
+        // The same parser BullMQ's job scheduler uses, so what passes here schedules there.
+        cron.parseExpression(expr);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a valid cron expression (e.g. "0 9 * * 1")'),
   DIGEST_TZ: z
     .string()
     .default('UTC')
@@ -48,6 +64,18 @@ export const ConfigSchema = z.object({
   DIGEST_CHANNEL: z.string().min(1).optional(),
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** BullMQ job lock; a crashed worker's job is recovered after about lock + stalled interval. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  WORKER_STALLED_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  /** How long SIGTERM waits for in-flight jobs before handing them back to the queue. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  /** Redis Cluster seed nodes, `host:port,host:port`; when set, REDIS_URL only supplies credentials. */
+  REDIS_CLUSTER_NODES: csv.optional(),
+  /** Redis Sentinel, `host:port,host:port`, with the master group name. */
+  REDIS_SENTINELS: csv.optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  /** Worker-only processes expose /metrics, /healthz and /readyz on this port when set. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

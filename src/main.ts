@@ -1,21 +1,35 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel } from '@slack/bolt';
+import { WebClientEvent } from '@slack/web-api';
 import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { createDigestHandler } from './digest/job.js';
 import { createHttpServer } from './http/server.js';
+import { ChangeEventStore } from './ingest/change-events.js';
+import { createChangesHook } from './ingest/changes-hook.js';
+import { DeliveryLog } from './ingest/deliveries.js';
 import { ingestAlerts } from './ingest/ingest.js';
 import { IncidentStore } from './ingest/store.js';
 import type { Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import {
+  countingSlackFetch,
+  countNewIncidents,
+  createMetrics,
+  type Metrics,
+  serveMetrics,
+} from './metrics.js';
+import { PagerDutyClient } from './pagerduty/client.js';
 import { loadPlaybooks, type PlaybookSet } from './playbooks/load.js';
 import { JobQueue } from './queue/jobs.js';
 import { createWorker } from './queue/worker.js';
-import { createRedis, redisAnswers, whenReady } from './redis.js';
+import { connectRedis, redisAnswers, whenReady } from './redis.js';
+import { gracefulWorker } from './shutdown.js';
+import { createSlackApp, type SlackTransport } from './slack/app.js';
 import { createSlackClient } from './slack/client.js';
 import { registerCommands } from './slack/commands.js';
 import { handleSlackRequest } from './slack/http.js';
-import { InProcessReceiver } from './slack/receiver.js';
+import { registerInteractions } from './slack/interactions.js';
 import { SlackThread } from './slack/thread.js';
 import { SOURCES } from './sources/registry.js';
 
@@ -52,10 +66,25 @@ export async function start(opts: StartOptions): Promise<Running> {
     },
   };
 
-  const slackClient = config.SLACK_BOT_TOKEN ? createSlackClient(config) : null;
+  const slackClient = config.SLACK_BOT_TOKEN
+    ? createSlackClient(config, { fetch: countingSlackFetch(metrics) })
+    : null;
+  slackClient?.on(WebClientEvent.RATE_LIMITED, (retrySec: number) => {
+    metrics.slackRateLimited.inc();
+    metrics.slackRateLimitWait.inc(retrySec);
+  });
+
+  const pagerduty = config.PAGERDUTY_API_TOKEN
+    ? new PagerDutyClient({
+        token: config.PAGERDUTY_API_TOKEN,
+        baseUrl: config.PAGERDUTY_API_URL,
+        from: config.PAGERDUTY_FROM,
+        log,
+      })
+    : null;
 
   if (opts.work) {
-    const redis = createRedis(config.REDIS_URL, 'worker');
+    const redis = connectRedis(config, 'worker');
     const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
     const slack = slackClient
       ? new SlackThread({ client: slackClient, store, defaultChannel: config.SLACK_CHANNEL, log })
@@ -68,60 +97,104 @@ export async function start(opts: StartOptions): Promise<Running> {
         store,
         playbooks,
         slack,
+        pagerduty,
         log,
         env,
-        redis,
+        // Checks that remember state take a standalone Redis; on Cluster they run without memory.
+        redis: redis instanceof Redis ? redis : undefined,
         keyPrefix: config.REDIS_PREFIX,
-        onVerdict: (v) => metrics.verdicts.inc({ cause: v.cause, recommendation: v.recommendation }),
+        changeEvents: new ChangeEventStore(redis, config.REDIS_PREFIX),
+        onVerdict: (v) => metrics.observeVerdict(v),
+        digest: createDigestHandler({
+          store,
+          slack: slackClient,
+          channel: config.DIGEST_CHANNEL ?? config.SLACK_CHANNEL,
+          tz: config.DIGEST_TZ,
+        }),
       },
-      { concurrency: config.WORKER_CONCURRENCY, queueName: opts.queueName },
+      {
+        concurrency: config.WORKER_CONCURRENCY,
+        queueName: opts.queueName,
+        lockMs: config.WORKER_LOCK_MS,
+        stalledIntervalMs: config.WORKER_STALLED_MS,
+      },
     );
+    worker.on('completed', (job) => metrics.observeJob(job, 'completed'));
+    worker.on('failed', (job) => job && metrics.observeJob(job, 'failed'));
+    const shutdown = gracefulWorker(worker, log);
     running.worker = worker;
     closers.push(() => redis.quit());
-    closers.push(() => worker.close());
+    closers.push(() => shutdown.close(config.SHUTDOWN_TIMEOUT_MS));
+    // Every worker upserts the same schedule; BullMQ makes one digest job per period of it.
+    // Not awaited: a worker started while Redis is down schedules once Redis is back.
+    const digestSchedule = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
+    digestSchedule
+      .scheduleDigest(config.DIGEST_CRON, config.DIGEST_TZ)
+      .catch((err: unknown) =>
+        log.error({ err: String(err), cron: config.DIGEST_CRON }, 'could not schedule the weekly digest'),
+      );
+    closers.push(() => digestSchedule.close());
+    if (!opts.serve && config.METRICS_PORT !== undefined) {
+      const depth = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
+      metrics.watchQueue(() => depth.queue.getJobCounts());
+      const metricsServer = await serveMetrics(metrics, () => redisAnswers(redis), {
+        port: config.METRICS_PORT,
+        host: config.HOST,
+      });
+      running.port = (metricsServer.address() as AddressInfo).port;
+      log.info({ port: running.port }, 'worker metrics listening');
+      closers.push(() => depth.close());
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+    }
   }
 
   if (opts.serve) {
-    const redis = createRedis(config.REDIS_URL, 'http');
+    const redis = connectRedis(config, 'http');
     // Serve even while Redis is down (webhooks answer 503, /readyz says why), but give it a moment first.
     if (!(await whenReady(redis, 2000)))
       log.warn('Redis is not reachable yet; webhooks answer 503 until it is');
     const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
     const jobs = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
-    const receiver = new InProcessReceiver();
-    if (config.SLACK_SIGNING_SECRET) {
-      const app = new App({
-        receiver,
-        token: config.SLACK_BOT_TOKEN,
-        tokenVerificationEnabled: false,
-        clientOptions: { slackApiUrl: config.SLACK_API_URL },
-        logLevel: LogLevel.ERROR,
-      });
-      registerCommands(app, { store, jobs, playbooks, log });
+    metrics.watchQueue(() => jobs.queue.getJobCounts());
+    // Socket Mode when SLACK_APP_TOKEN is set, else Slack's HTTP requests on /slack/events.
+    const slackApp: SlackTransport | null =
+      config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET ? createSlackApp(config) : null;
+    if (slackApp) {
+      registerCommands(slackApp.app, { store, jobs, playbooks, log });
+      registerInteractions(slackApp.app, { store, jobs, playbooks, pagerduty, log });
     }
     const server = createHttpServer({
       config,
       sources: SOURCES,
-      ingest: (alerts) =>
-        ingestAlerts(alerts, {
+      ingest: async (alerts) => {
+        const answer = await ingestAlerts(alerts, {
           store,
           jobs,
           playbooks,
           log,
           onIgnored: (source) => metrics.ignored.inc({ source }),
-        }),
-      deliveries: {
-        seen: (s, id) => store.seenDelivery(s, id),
-        remember: (s, id, a) => store.rememberDelivery(s, id, a),
+        });
+        countNewIncidents(metrics, answer, async (id) => (await store.get(id))?.service);
+        return answer;
       },
-      slack: config.SLACK_SIGNING_SECRET
-        ? (req, type) =>
-            handleSlackRequest(req, type, {
-              signingSecret: config.SLACK_SIGNING_SECRET,
-              receiver,
-              now: Date.now,
-            })
-        : undefined,
+      deliveries: new DeliveryLog(redis, config.REDIS_PREFIX),
+      extraWebhooks: {
+        changes: createChangesHook({
+          secret: config.GATEWATCH_WEBHOOK_SECRET,
+          store: new ChangeEventStore(redis, config.REDIS_PREFIX),
+          services: playbooks,
+          log,
+        }),
+      },
+      slack:
+        slackApp?.mode === 'http'
+          ? (req, type) =>
+              handleSlackRequest(req, type, {
+                signingSecret: config.SLACK_SIGNING_SECRET,
+                receiver: slackApp.receiver,
+                now: Date.now,
+              })
+          : undefined,
       ready: () => redisAnswers(redis),
       metrics,
       log,
@@ -132,6 +205,11 @@ export async function start(opts: StartOptions): Promise<Running> {
     });
     running.server = server;
     running.port = (server.address() as AddressInfo).port;
+    if (slackApp?.mode === 'socket') {
+      await slackApp.app.start();
+      closers.push(() => slackApp.app.stop());
+      log.info('Slack connected over Socket Mode');
+    }
     log.info(
       { port: running.port, host: config.HOST, services: [...playbooks.keys()] },
       'gatewatch listening',

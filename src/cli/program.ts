@@ -22,13 +22,36 @@ async function runUntilSignal(kind: 'start' | 'serve' | 'worker'): Promise<void>
   const { start } = await import('../main.js');
   const running = await start({ config, log, serve: kind !== 'worker', work: kind !== 'serve' });
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      running.close().then(resolve, resolve);
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal means the operator has stopped waiting.
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      stopping = true;
+      log.info(
+        { signal, timeout_ms: config.SHUTDOWN_TIMEOUT_MS },
+        'shutting down: intake stopped, finishing in-flight jobs',
+      );
+      // Closing can itself hang on a dead Redis or a stuck socket; the bound holds regardless.
+      setTimeout(() => {
+        log.error('shutdown overran its bound; exiting');
+        process.exit(1);
+      }, config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
+      running.close().then(
+        () => {
+          log.info('shut down');
+          resolve();
+        },
+        () => resolve(),
+      );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
+  // A job handed back mid-diagnosis may still hold a probe's socket; it has nothing left to do.
+  setTimeout(() => process.exit(), 500).unref();
 }
 
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
@@ -82,6 +105,16 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const text = `${JSON.stringify(playbookJsonSchema(), null, 2)}\n`;
       if (o.output) await writeFile(o.output, text);
       else out(text);
+    });
+
+  program
+    .command('digest')
+    .description('build the weekly reliability digest and post it (or --print it)')
+    .option('--week <YYYY-Www>', 'ISO week in DIGEST_TZ (default: the last complete week)')
+    .option('--print', 'write the digest to stdout instead of posting it')
+    .action(async (o: { week?: string; print?: boolean }) => {
+      const { runDigestCommand } = await import('../digest/command.js');
+      await runDigestCommand(o, out);
     });
 
   program

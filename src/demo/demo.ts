@@ -118,7 +118,10 @@ export async function runDemo(opts: { out: (s: string) => void; env?: NodeJS.Pro
         () => slack.messages.find((m) => m.metadata?.event_type === 'gatewatch_verdict'),
         20_000,
       );
-      await slack.waitFor(() => slack.roots().every((r) => r.edits > 0), 5000).catch(() => undefined);
+      // The root message is edited once more with the outcome; print the thread after that.
+      await slack
+        .waitFor(() => slack.roots().every((r) => !r.text.includes('diagnosing')), 5000)
+        .catch(() => undefined);
       say(`4. Verdict posted ${Math.round(performance.now() - t0)} ms after the alert. The Slack thread:`);
       say();
       say(slack.transcript());

@@ -20,10 +20,22 @@ export interface StoredMessage {
   edits: number;
 }
 
-export type Fault = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 } | { error: string };
+/** How the next call fails: a 429 with Retry-After, a 5xx, an ok:false error, or a dropped connection. */
+export type Fault =
+  | { status: 429; retryAfter: number }
+  | { status: 500 | 502 | 503 }
+  | { error: string }
+  | { drop: true };
+
+/** A message posted to a response_url (slash commands and interactions answer the user through these). */
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+  at: number;
+}
 
 /** Fields Slack accepts as JSON strings inside a form-encoded body. */
-const JSON_FIELDS = ['blocks', 'attachments', 'metadata', 'files'];
+const JSON_FIELDS = ['blocks', 'attachments', 'metadata', 'files', 'view'];
 
 function decode(contentType: string, raw: string): Record<string, unknown> {
   if (contentType.startsWith('application/json'))
@@ -61,6 +73,17 @@ export class LocalSlack {
   readonly calls: SlackCall[] = [];
   readonly messages: StoredMessage[] = [];
   readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer; title?: string }>();
+  /** User group id → member user ids, as `usergroups.users.list` answers. */
+  readonly usergroups = new Map<string, string[]>();
+  readonly ephemerals: {
+    channel: string;
+    user: string;
+    text: string;
+    blocks?: unknown[];
+    thread_ts?: string;
+  }[] = [];
+  readonly views: { trigger_id: string; view: unknown }[] = [];
+  readonly responses: ResponseUrlPost[] = [];
   private readonly faults = new Map<string, Fault[]>();
   private server?: Server;
   private seq = 0;
@@ -69,6 +92,10 @@ export class LocalSlack {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
+      if (this.dropNext(req)) {
+        req.socket.destroy();
+        return;
+      }
       void this.handle(req).then(
         ({ status, body, headers }) => {
           res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -94,6 +121,22 @@ export class LocalSlack {
   /** The next call(s) of `method` fail this way, in order. */
   failNext(method: string, ...faults: Fault[]): void {
     this.faults.set(method, [...(this.faults.get(method) ?? []), ...faults]);
+  }
+
+  /** A response_url that posts back to this stand-in; `responses` records what arrives there. */
+  responseUrl(id: string): string {
+    return `${this.url.replace(/\/api\/$/, '')}/response/${id}`;
+  }
+
+  /** A `{drop: true}` fault: the connection is cut before an answer (and before anything is stored). */
+  private dropNext(req: IncomingMessage): boolean {
+    const method = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/api\//, '');
+    const next = this.faults.get(method)?.[0];
+    if (!next || !('drop' in next)) return false;
+    this.faults.get(method)!.shift();
+    this.calls.push({ method, args: {}, at: Date.now(), token: null });
+    for (const l of [...this.listeners]) l();
+    return true;
   }
 
   callsOf(method: string): SlackCall[] {
@@ -150,6 +193,12 @@ export class LocalSlack {
   ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const url = new URL(req.url ?? '/', 'http://x');
     const raw = await readAll(req);
+    if (url.pathname.startsWith('/response/')) {
+      const body = decode(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
+      this.responses.push({ id: url.pathname.slice('/response/'.length), body, at: Date.now() });
+      for (const l of [...this.listeners]) l();
+      return { status: 200, body: { ok: true } };
+    }
     if (url.pathname.startsWith('/upload/')) {
       const id = url.pathname.slice('/upload/'.length);
       const file = this.uploads.get(id);
@@ -171,6 +220,7 @@ export class LocalSlack {
       const fault = this.faults.get(method)?.shift();
       if (fault) {
         if ('error' in fault) return { status: 200, body: { ok: false, error: fault.error } };
+        if ('drop' in fault) return { status: 200, body: { ok: false, error: 'fake_slack_misplaced_drop' } };
         if (fault.status === 429)
           return {
             status: 429,
@@ -227,8 +277,26 @@ export class LocalSlack {
         msg.edits += 1;
         return { ok: true, channel: msg.channel, ts: msg.ts, text: msg.text };
       }
-      case 'chat.postEphemeral':
+      case 'chat.postEphemeral': {
+        if (!args.channel || !args.user) return { ok: false, error: 'channel_not_found' };
+        this.ephemerals.push({
+          channel: String(args.channel),
+          user: String(args.user),
+          text: String(args.text ?? ''),
+          blocks: args.blocks as unknown[] | undefined,
+          thread_ts: args.thread_ts ? String(args.thread_ts) : undefined,
+        });
         return { ok: true, message_ts: this.nextTs() };
+      }
+      case 'views.open': {
+        if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+        this.views.push({ trigger_id: String(args.trigger_id), view: args.view });
+        return { ok: true, view: { id: `V${String(this.views.length).padStart(8, '0')}` } };
+      }
+      case 'usergroups.users.list': {
+        const users = this.usergroups.get(String(args.usergroup ?? ''));
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
       case 'files.getUploadURLExternal': {
         const id = `F${String(this.uploads.size + 1).padStart(8, '0')}`;
         this.uploads.set(id, { filename: String(args.filename ?? ''), length: Number(args.length ?? 0) });

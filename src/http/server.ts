@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { type ErrorCode, errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
+import type { DeliveryClaim } from '../ingest/deliveries.js';
 import type { IngestAnswer } from '../ingest/ingest.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SlackHttpAnswer } from '../slack/receiver.js';
-import type { Alert, AlertSource, InboundRequest } from '../sources/types.js';
+import type { Alert, AlertSource, InboundRequest, ParseResult } from '../sources/types.js';
 import { mediaType, parseJson, readBody } from './body.js';
 
 export interface HttpDeps {
@@ -13,11 +14,16 @@ export interface HttpDeps {
   sources: Readonly<Record<string, AlertSource>>;
   /** Open or join incidents for the alerts; rejects when Redis cannot take them. */
   ingest: (alerts: Alert[]) => Promise<IngestAnswer>;
+  /** Senders' delivery ids, so a retried delivery is answered as the first one was (`DeliveryLog`). */
   deliveries: {
-    seen(source: string, id: string): Promise<Record<string, unknown> | null>;
-    remember(source: string, id: string, answer: object): Promise<void>;
+    claim(source: string, id: string, waitMs: number): Promise<DeliveryClaim>;
+    answer(source: string, id: string, answer: object): Promise<void>;
+    release(source: string, id: string): Promise<void>;
   };
-  /** Extra JSON routes under /webhooks/ that are not alert sources (the changes hook). */
+  /**
+   * Extra JSON routes under /webhooks/ that are not alert sources (the changes hook).
+   * `json` is the parsed body; `req.body` keeps the raw bytes for checking a signature.
+   */
   extraWebhooks?: Readonly<
     Record<
       string,
@@ -45,6 +51,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 /** Redis must answer within this, or the sender gets 503 and retries (never a hung webhook). */
 export const QUEUE_DEADLINE_MS = 2000;
+/** How long a retry waits for the same delivery in flight to be answered, inside the deadline. */
+const DELIVERY_WAIT_MS = 1500;
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   const text = typeof body === 'string' && contentType !== 'application/json' ? body : JSON.stringify(body);
@@ -77,6 +85,28 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/** Ingests the alerts once per delivery id: a retry, even one racing the first, gets the first's answer. */
+async function accept(
+  source: string,
+  parsed: Extract<ParseResult, { alerts: Alert[] }>,
+  deps: HttpDeps,
+): Promise<{ status: number; body: unknown }> {
+  const id = parsed.deliveryId;
+  if (!id) return deps.ingest(parsed.alerts);
+  const claim = await deps.deliveries.claim(source, id, DELIVERY_WAIT_MS);
+  if (!claim.claimed) return { status: 202, body: { ...claim.answer, status: 'duplicate' } };
+  try {
+    const answer = await deps.ingest(parsed.alerts);
+    // Only an accepted delivery is remembered; an ignored one is as cheap to ignore again.
+    if (answer.status === 202) await deps.deliveries.answer(source, id, answer.body);
+    else await deps.deliveries.release(source, id);
+    return answer;
+  } catch (err) {
+    await deps.deliveries.release(source, id).catch(() => {});
+    throw err;
+  }
+}
+
 async function handleSource(
   source: AlertSource,
   req: IncomingMessage,
@@ -89,23 +119,15 @@ async function handleSource(
       `content type must be ${source.contentTypes.join(' or ')}, not "${type || 'none'}"`,
     );
   const inbound: InboundRequest = { headers: req.headers, body: await readBody(req) };
-  source.authenticate(inbound, deps.config, deps.now?.() ?? Date.now());
-  const parsed = source.parse(parseJson(inbound.body), inbound);
+  const nowMs = deps.now?.() ?? Date.now();
+  // Authenticate before parsing: an unauthenticated body is never interpreted.
+  source.authenticate(inbound, deps.config, nowMs);
+  const parsed = source.parse(parseJson(inbound.body), inbound, nowMs);
   if ('ignored' in parsed) {
     deps.metrics.ignored.inc({ source: source.name });
     return { status: 200, body: { ignored: parsed.ignored } };
   }
-  const work = async () => {
-    if (parsed.deliveryId) {
-      const seen = await deps.deliveries.seen(source.name, parsed.deliveryId);
-      if (seen) return { status: 202, body: { ...seen, status: 'duplicate' } };
-    }
-    const answer = await deps.ingest(parsed.alerts);
-    if (parsed.deliveryId && answer.status === 202)
-      await deps.deliveries.remember(source.name, parsed.deliveryId, answer.body);
-    return answer;
-  };
-  return withDeadline(work(), QUEUE_DEADLINE_MS);
+  return withDeadline(accept(source.name, parsed, deps), QUEUE_DEADLINE_MS);
 }
 
 /** One HTTP listener for webhooks, Slack, health and metrics. A thin shell: each route calls plain functions. */
@@ -157,7 +179,7 @@ export function createRequestListener(deps: HttpDeps) {
               `content type must be ${extra.contentTypes.join(' or ')}`,
             );
           const inbound = { headers: req.headers, body: await readBody(req) };
-          answer = await extra.handle(inbound, inbound.body);
+          answer = await withDeadline(extra.handle(inbound, parseJson(inbound.body)), QUEUE_DEADLINE_MS);
         } else return send(res, 404, { error: `no webhook source "${hook}"` });
         deps.metrics.webhooks.inc({ source: hook, outcome: String(answer.status) });
         return send(res, answer.status, answer.body);

@@ -1,11 +1,16 @@
 import type { Logger } from '../log.js';
 import type { PlaybookSet } from '../playbooks/load.js';
-import type { JobQueue } from '../queue/jobs.js';
+import { type JobQueue, ROOT_SYNC_MS } from '../queue/jobs.js';
 import { matchPlaybook } from '../sources/match.js';
 import type { Alert } from '../sources/types.js';
 import type { IncidentStore } from './store.js';
 
 export type IngestStatus = 'queued' | 'duplicate' | 'updated';
+
+export interface IngestResult {
+  incident: string;
+  status: IngestStatus;
+}
 
 export type IngestAnswer =
   | {
@@ -13,7 +18,10 @@ export type IngestAnswer =
       body: {
         incident: string;
         status: IngestStatus;
-        incidents?: { incident: string; status: IngestStatus }[];
+        /** Every incident the payload touched, when there are several. */
+        incidents?: IngestResult[];
+        /** Why some alerts of the payload were ignored, when others were not. */
+        ignored?: string[];
       };
     }
   | { status: 200; body: { ignored: string } };
@@ -27,93 +35,155 @@ export interface IngestDeps {
   onIgnored?: (source: string, reason: string) => void;
 }
 
-async function ingestOne(
-  alert: Alert,
-  service: string,
-  deps: IngestDeps,
-): Promise<{ incident: string; status: IngestStatus } | { ignored: string }> {
+type Outcome = IngestResult | { ignored: string };
+
+function unknown(alert: Alert): { ignored: string } {
+  return { ignored: `no incident known for ${alert.source} alert ${alert.key}` };
+}
+
+/** A little over the queue's 2 s, so timer jitter in the queue never brings two count edits closer than that. */
+const ROOT_EDIT_WINDOW_MS = ROOT_SYNC_MS + 250;
+
+/**
+ * The root edit of one sync window, run when the window closes so it shows every alert that
+ * joined in it. One job id per window rather than the queue's deduplication: that window opens a
+ * moment after the join script's gate, so it could swallow the request meant for the storm's last alerts.
+ */
+function queueRootSync(jobs: JobQueue, incidentId: string, windowStart: number) {
+  return jobs.queue.add(
+    'sync-root',
+    { kind: 'sync-root', incidentId },
+    {
+      jobId: `sync-root:${incidentId}:${windowStart}`,
+      // Never shorter than the gate's window: the edit must run after every join the gate held back.
+      delay: ROOT_EDIT_WINDOW_MS,
+      removeOnComplete: true,
+      removeOnFail: { count: 1000 },
+    },
+  );
+}
+
+async function trigger(alert: Alert, service: string, now: Date, deps: IngestDeps): Promise<Outcome> {
+  const { store, jobs } = deps;
+  const res = await store.openOrJoin({
+    source: alert.source,
+    key: alert.key,
+    service,
+    title: alert.title,
+    url: alert.url,
+    onsetAt: alert.startedAt,
+    now,
+    // PagerDuty's own incident id reads better in Slack than one of ours.
+    preferredId: alert.source === 'pagerduty' ? alert.key : undefined,
+    trackFiring: true,
+    syncWindowMs: ROOT_EDIT_WINDOW_MS,
+  });
+  if (res.outcome === 'late')
+    return res.id
+      ? { incident: res.id, status: 'duplicate' }
+      : { ignored: `${alert.source} alert ${alert.key} has already ended (a delayed delivery)` };
+  if (res.outcome === 'created') {
+    await jobs.diagnose(res.id, 1);
+    return { incident: res.id, status: 'queued' };
+  }
+  // A storm of duplicates asks for a root edit once per sync window, gated in the join script.
+  if (res.syncDue) {
+    // Still waiting for a worker: re-adding the same job id is a no-op, and covers an enqueue lost to an outage.
+    if (res.state === 'triggered') await jobs.diagnose(res.id, res.run);
+    await queueRootSync(jobs, res.id, now.getTime());
+  }
+  return { incident: res.id, status: 'duplicate' };
+}
+
+async function ingestOne(alert: Alert, service: string, deps: IngestDeps): Promise<Outcome> {
   const now = deps.now?.() ?? new Date();
   const { store, jobs } = deps;
+  const ref = { source: alert.source, key: alert.key, now };
   switch (alert.event) {
-    case 'triggered': {
-      const res = await store.openOrJoin({
-        source: alert.source,
-        key: alert.key,
-        service,
-        title: alert.title,
-        url: alert.url,
-        onsetAt: alert.startedAt,
-        now,
-        preferredId: alert.source === 'pagerduty' ? alert.key : undefined,
-      });
-      if (res.outcome === 'created') {
-        await jobs.diagnose(res.id, 1);
-        return { incident: res.id, status: 'queued' };
-      }
-      // Still waiting for a worker: re-adding the same job id is a no-op, and covers an enqueue lost to an outage.
-      if (res.state === 'triggered') {
-        const inc = await store.get(res.id);
-        if (inc) await jobs.diagnose(inc.id, inc.run);
-      }
-      await jobs.syncRoot(res.id);
-      return { incident: res.id, status: 'duplicate' };
+    case 'triggered':
+      return trigger(alert, service, now, deps);
+    case 'resolved': {
+      const res = await store.resolveAlert({ ...ref, onsetAt: alert.startedAt });
+      if (!res.id) return unknown(alert);
+      if (res.outcome === 'already') return { incident: res.id, status: 'duplicate' };
+      if (res.outcome === 'resolved') await jobs.syncRoot(res.id);
+      return { incident: res.id, status: 'updated' };
     }
-    case 'acknowledged':
-    case 'resolved':
-    case 'reopened':
+    case 'acknowledged': {
+      const res = await store.acknowledgeAlert(ref);
+      if (!res) return unknown(alert);
+      await jobs.syncRoot(res.id);
+      return { incident: res.id, status: 'updated' };
+    }
+    case 'reopened': {
+      const res = await store.reopenAlert({ ...ref, trackFiring: true });
+      if (!res) return unknown(alert);
+      if (res.outcome === 'open') return { incident: res.id, status: 'duplicate' };
+      await jobs.diagnose(res.id, res.run);
+      return { incident: res.id, status: 'queued' };
+    }
     case 'updated': {
       const inc = await store.findByKey(alert.source, alert.key);
-      if (!inc) return { ignored: `no incident known for ${alert.source} ${alert.key}` };
-      if (alert.event === 'acknowledged' && inc.state !== 'resolved') {
-        await store.update(inc.id, { state: 'acknowledged', acknowledgedAt: now.toISOString() });
-      } else if (alert.event === 'resolved' && inc.state !== 'resolved') {
-        await store.markResolved(inc, now);
-      } else if (alert.event === 'reopened' && inc.state === 'resolved') {
-        const run = await store.reopen(inc, now);
-        await jobs.diagnose(inc.id, run);
-        return { incident: inc.id, status: 'queued' };
-      }
+      if (!inc) return unknown(alert);
       await jobs.syncRoot(inc.id);
       return { incident: inc.id, status: 'updated' };
     }
   }
 }
 
+const RANK: Record<IngestStatus, number> = { queued: 3, updated: 2, duplicate: 1 };
+
+/** One entry per incident, with the most telling status any of its alerts got. */
+function byIncident(results: readonly IngestResult[]): IngestResult[] {
+  const out = new Map<string, IngestResult>();
+  for (const r of results) {
+    const seen = out.get(r.incident);
+    if (!seen || RANK[r.status] > RANK[seen.status]) out.set(r.incident, r);
+  }
+  return [...out.values()];
+}
+
 /**
- * Turns a webhook's alerts into incidents: match each to a playbook, open or
- * join that service's incident, queue its diagnosis. Redis errors propagate so
- * the HTTP layer can answer 503 and the sender retries.
+ * Turns a webhook's alerts into incidents: match each to a playbook, open,
+ * join, resolve or reopen that service's incident, queue its diagnosis. Alerts
+ * are taken in payload order (a group may hold an alert's firing and its end).
+ * Redis errors propagate so the HTTP layer can answer 503 and the sender retries.
  */
 export async function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): Promise<IngestAnswer> {
-  const results: { incident: string; status: IngestStatus }[] = [];
+  const log = deps.log.child({ source: alerts[0]?.source, alerts: alerts.length });
+  const results: IngestResult[] = [];
   const ignored: string[] = [];
+  const ignore = (alert: Alert, reason: string) => {
+    ignored.push(reason);
+    deps.onIgnored?.(alert.source, reason);
+    log.info({ key: alert.key, event: alert.event, reason }, 'alert ignored');
+  };
   for (const alert of alerts) {
     const match = matchPlaybook(alert, deps.playbooks.values());
     if ('ignored' in match) {
-      ignored.push(match.ignored);
-      deps.onIgnored?.(alert.source, match.ignored);
+      ignore(alert, match.ignored);
       continue;
     }
     const res = await ingestOne(alert, match.playbook.service, deps);
-    if ('ignored' in res) {
-      ignored.push(res.ignored);
-      deps.onIgnored?.(alert.source, res.ignored);
-    } else {
-      deps.log.info(
-        { incident: res.incident, service: match.playbook.service, status: res.status },
+    if ('ignored' in res) ignore(alert, res.ignored);
+    else {
+      log.info(
+        { incident: res.incident, service: match.playbook.service, key: alert.key, status: res.status },
         'alert ingested',
       );
       results.push(res);
     }
   }
-  const first = results.find((r) => r.status === 'queued') ?? results[0];
+  const incidents = byIncident(results);
+  const first = incidents.find((r) => r.status === 'queued') ?? incidents[0];
   if (!first) return { status: 200, body: { ignored: ignored.join('; ') || 'no alerts in payload' } };
   return {
     status: 202,
     body: {
       incident: first.incident,
       status: first.status,
-      ...(results.length > 1 ? { incidents: results } : {}),
+      ...(incidents.length > 1 ? { incidents } : {}),
+      ...(ignored.length > 0 ? { ignored } : {}),
     },
   };
 }

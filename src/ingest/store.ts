@@ -1,45 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { fromHash, type Incident, toHash } from './incident.js';
+import { ACKNOWLEDGE, JOIN, OPEN_OR_JOIN, REOPEN, RESOLVE, runScript } from './scripts.js';
 
 const DAY = 24 * 3600;
+/** How long a source key keeps pointing at its incident, and how long an ended alert is remembered. */
+const ALIAS_TTL_S = 30 * DAY;
+const ENDED_TTL_S = 2 * DAY;
 
-/**
- * Opens a new incident for a service, or joins the one already open, in one
- * atomic step: an alert storm racing through many servers still yields one.
- * KEYS: alias (source:key → id), open (service → id), new incident hash, time index, service index
- * ARGV: new id, prefix, now ISO, now ms, alias ttl, then the new incident's fields as pairs
- */
-const OPEN_OR_JOIN = `
-local id = redis.call('GET', KEYS[1])
-if not id then id = redis.call('GET', KEYS[2]) end
-if id then
-  local ikey = ARGV[2] .. ':incident:' .. id
-  local state = redis.call('HGET', ikey, 'state')
-  if state and state ~= 'resolved' then
-    redis.call('HINCRBY', ikey, 'alertCount', 1)
-    redis.call('HSET', ikey, 'lastAlertAt', ARGV[3])
-    redis.call('SET', KEYS[1], id, 'EX', ARGV[5])
-    return {id, 'joined', state}
-  end
-end
-id = ARGV[1]
-local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[3], unpack(fields))
-redis.call('SET', KEYS[1], id, 'EX', ARGV[5])
-redis.call('SET', KEYS[2], id)
-redis.call('ZADD', KEYS[4], ARGV[4], id)
-redis.call('ZADD', KEYS[5], ARGV[4], id)
-return {id, 'created', 'triggered'}
-`;
+export type OpenOrJoin = {
+  id: string;
+  /** `late`: the alert had already ended (a delayed retry of its firing); nothing was changed. */
+  outcome: 'created' | 'joined' | 'late';
+  state: string;
+  run: number;
+  /** A join that should ask for a root-message sync: the first within the sync window. */
+  syncDue: boolean;
+};
 
-export type OpenOrJoin = { id: string; outcome: 'created' | 'joined'; state: string };
+export type ResolveOutcome = { id: string | null; outcome: 'unknown' | 'already' | 'partial' | 'resolved' };
 
 /** The incident records in Redis; every key shares the prefix's hash tag, so it works on Redis Cluster. */
 export class IncidentStore {
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     readonly prefix: string,
     readonly retentionDays = 90,
   ) {}
@@ -57,6 +41,19 @@ export class IncidentStore {
     return service ? `${this.prefix}:index:${service}` : `${this.prefix}:index`;
   }
 
+  private endedKey(source: string, key: string) {
+    return `${this.prefix}:ended:${source}:${key}`;
+  }
+  private get retentionSeconds() {
+    return this.retentionDays * DAY;
+  }
+
+  /**
+   * Opens a new incident for the service, or joins the one already open, in one
+   * atomic step. With `trackFiring` the alert joins the incident's set of firing
+   * alerts, and the incident resolves only when every one of them has ended.
+   * A join (the common case in a storm) is tried first with small arguments.
+   */
   async openOrJoin(args: {
     source: string;
     key: string;
@@ -68,11 +65,47 @@ export class IncidentStore {
     preferredId?: string;
     requestedBy?: string;
     channel?: string;
+    trackFiring?: boolean;
+    /** Joins within this window of one that asked for a root-message sync get `syncDue: false`. */
+    syncWindowMs?: number;
   }): Promise<OpenOrJoin> {
     const now = args.now ?? new Date();
-    let id = args.preferredId ?? `${args.service}-${randomUUID().slice(0, 8)}`;
-    // An id seen before (a resolved PagerDuty incident sent as new) gets a suffix rather than overwrite history.
-    if (await this.redis.exists(this.key(id))) id = `${id}-${randomUUID().slice(0, 4)}`;
+    const onsetMs = Date.parse(args.onsetAt);
+    const keys = [
+      this.aliasKey(args.source, args.key),
+      this.openKey(args.service),
+      this.endedKey(args.source, args.key),
+    ];
+    const argv = [
+      this.prefix,
+      now.toISOString(),
+      now.getTime(),
+      ALIAS_TTL_S,
+      this.retentionSeconds,
+      Number.isFinite(onsetMs) ? onsetMs : now.getTime(),
+      args.trackFiring ? `${args.source}:${args.key}` : '',
+      args.syncWindowMs ?? 2000,
+    ];
+    type Reply = [string, OpenOrJoin['outcome'] | 'none', string, string, string];
+    const joined = await runScript<Reply>(this.redis, JOIN, keys, argv);
+    const res = joined[1] !== 'none' ? joined : await this.create(args, now, keys, argv);
+    return {
+      id: res[0],
+      outcome: res[1] as OpenOrJoin['outcome'],
+      state: res[2],
+      run: Number(res[3]),
+      syncDue: res[4] === '1',
+    };
+  }
+
+  private create(
+    args: Parameters<IncidentStore['openOrJoin']>[0],
+    now: Date,
+    keys: string[],
+    argv: (string | number)[],
+  ) {
+    const id = args.preferredId ?? `${args.service}-${randomUUID().slice(0, 8)}`;
+    const fallbackId = `${id}-${randomUUID().slice(0, 4)}`;
     const incident: Incident = {
       id,
       service: args.service,
@@ -97,24 +130,82 @@ export class IncidentStore {
       requestedBy: args.requestedBy ?? null,
       feedback: null,
     };
-    const pairs = Object.entries(toHash(incident)).flat();
-    const res = (await this.redis.eval(
+    return runScript<[string, OpenOrJoin['outcome'], string, string, string]>(
+      this.redis,
       OPEN_OR_JOIN,
-      5,
-      this.aliasKey(args.source, args.key),
-      this.openKey(args.service),
-      this.key(id),
-      this.indexKey(),
-      this.indexKey(args.service),
-      id,
-      this.prefix,
-      now.toISOString(),
-      String(now.getTime()),
-      String(30 * DAY),
-      ...pairs,
-    )) as [string, 'created' | 'joined', string];
-    if (res[1] === 'created') await this.redis.expire(this.key(id), this.retentionDays * DAY);
-    return { id: res[0], outcome: res[1], state: res[2] };
+      [...keys, this.indexKey(), this.indexKey(args.service), this.key(id), this.key(fallbackId)],
+      [...argv, id, fallbackId, ...Object.entries(toHash(incident)).flat()],
+    );
+  }
+
+  /**
+   * One alert ended. Its incident resolves when no alert of it is firing any
+   * more; the alert's end is remembered so a delayed retry of its firing is not a new incident.
+   */
+  async resolveAlert(args: {
+    source: string;
+    key: string;
+    onsetAt: string;
+    now?: Date;
+  }): Promise<ResolveOutcome> {
+    const now = args.now ?? new Date();
+    const onsetMs = Date.parse(args.onsetAt);
+    const res = await runScript<[string, ResolveOutcome['outcome'], number]>(
+      this.redis,
+      RESOLVE,
+      [this.aliasKey(args.source, args.key), this.endedKey(args.source, args.key)],
+      [
+        this.prefix,
+        `${args.source}:${args.key}`,
+        now.toISOString(),
+        Number.isFinite(onsetMs) ? onsetMs : now.getTime(),
+        ENDED_TTL_S,
+      ],
+    );
+    return { id: res[0] || null, outcome: res[1] };
+  }
+
+  /** Marks the alert's incident acknowledged unless it is resolved; null when no incident is known for it. */
+  async acknowledgeAlert(args: {
+    source: string;
+    key: string;
+    now?: Date;
+  }): Promise<{ id: string; outcome: 'resolved' | 'acknowledged' } | null> {
+    const now = args.now ?? new Date();
+    const res = await runScript<[string, 'unknown' | 'resolved' | 'acknowledged']>(
+      this.redis,
+      ACKNOWLEDGE,
+      [this.aliasKey(args.source, args.key)],
+      [this.prefix, now.toISOString()],
+    );
+    return res[1] === 'unknown' ? null : { id: res[0], outcome: res[1] };
+  }
+
+  /** Reopens the alert's resolved incident for another diagnosis run (`reopened` with the new run). */
+  async reopenAlert(args: {
+    source: string;
+    key: string;
+    now?: Date;
+    trackFiring?: boolean;
+  }): Promise<{ id: string; outcome: 'open' | 'reopened'; run: number } | null> {
+    const now = args.now ?? new Date();
+    const res = await runScript<[string, 'unknown' | 'open' | 'reopened', number]>(
+      this.redis,
+      REOPEN,
+      [this.aliasKey(args.source, args.key), this.endedKey(args.source, args.key)],
+      [
+        this.prefix,
+        now.toISOString(),
+        args.trackFiring ? `${args.source}:${args.key}` : '',
+        this.retentionSeconds,
+      ],
+    );
+    return res[1] === 'unknown' ? null : { id: res[0], outcome: res[1], run: Number(res[2]) };
+  }
+
+  /** The source keys of the incident's alerts that are still firing. */
+  async firingAlerts(id: string): Promise<string[]> {
+    return (await this.redis.smembers(`${this.prefix}:firing:${id}`)).sort();
   }
 
   async get(id: string): Promise<Incident | null> {
@@ -143,36 +234,9 @@ export class IncidentStore {
     );
   }
 
-  async reopen(incident: Incident, at: Date): Promise<number> {
-    const run = await this.redis.hincrby(this.key(incident.id), 'run', 1);
-    await this.update(incident.id, {
-      state: 'triggered',
-      resolvedAt: null,
-      acknowledgedAt: null,
-      lastAlertAt: at.toISOString(),
-    });
-    await this.redis.set(this.openKey(incident.service), incident.id);
-    return run;
-  }
-
   async openIncidents(): Promise<Incident[]> {
     const ids = await this.redis.zrevrange(this.indexKey(), 0, 499);
     const all = await Promise.all(ids.map((id) => this.get(id)));
     return all.filter((i): i is Incident => i !== null && i.state !== 'resolved');
-  }
-
-  /** Remembers a delivery id (a sender's retry of the same webhook) with the answer first given. */
-  async rememberDelivery(source: string, deliveryId: string, answer: object): Promise<void> {
-    await this.redis.set(
-      `${this.prefix}:delivery:${source}:${deliveryId}`,
-      JSON.stringify(answer),
-      'EX',
-      2 * DAY,
-    );
-  }
-
-  async seenDelivery(source: string, deliveryId: string): Promise<Record<string, unknown> | null> {
-    const v = await this.redis.get(`${this.prefix}:delivery:${source}:${deliveryId}`);
-    return v ? (JSON.parse(v) as Record<string, unknown>) : null;
   }
 }

@@ -17,11 +17,12 @@ export type PlaybookSet = ReadonlyMap<string, Playbook>;
 function nodeAt(doc: ReturnType<typeof parseDocument>, path: readonly PropertyKey[]): Node | undefined {
   // Walk down as far as the path exists, so a missing field points at its parent.
   let node: unknown = doc.contents;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
       if (!pair) break;
-      node = pair.value ?? pair.key;
+      // The last step points at the key itself: that is the line a person reads as "the field".
+      node = i === path.length - 1 || !pair.value ? pair.key : pair.value;
       if (!pair.value) break;
     } else if (isSeq(node) && typeof key === 'number' && node.items[key]) {
       node = node.items[key];
@@ -56,7 +57,14 @@ export function parsePlaybook(
       }),
     };
   }
-  const parsed = PlaybookSchema.safeParse(doc.toJS());
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (err) {
+    // An alias without an anchor parses but cannot be resolved: a YAML error like any other.
+    return { problems: [{ file, line: 1, column: 1, field: '(yaml)', message: (err as Error).message }] };
+  }
+  const parsed = PlaybookSchema.safeParse(js);
   if (parsed.success) return { playbook: parsed.data, problems: [] };
   return {
     problems: parsed.error.issues.map((issue) => {

@@ -19,6 +19,8 @@ const regex = z.string().refine((s) => {
 export const ProxyCheckSchema = z.strictObject({
   url: httpUrl.optional(),
   samples: z.number().int().min(1).max(50).default(5),
+  /** Per sample: a proxy that takes longer than this is itself the finding. */
+  timeout_ms: z.number().int().min(50).max(60_000).default(2000),
   error_log: z
     .strictObject({
       path: z.string().min(1),
@@ -29,6 +31,13 @@ export const ProxyCheckSchema = z.strictObject({
         .min(1024)
         .max(64 * 1024 * 1024)
         .default(1024 * 1024),
+      /** Only lines this recent count: older errors are history, not the incident. */
+      window_minutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 60)
+        .default(15),
     })
     .optional(),
 });
@@ -50,6 +59,8 @@ export const LoadCheckSchema = z.strictObject({
   scrape: z.array(httpUrl).optional(),
   stub_status: z.array(httpUrl).optional(),
   cores: z.number().positive().default(1),
+  /** Memory capacity of one scraped process (its container limit); without it app memory has no fraction. */
+  memory_limit_bytes: z.number().int().positive().optional(),
   sample_interval_ms: z.number().int().min(100).max(10_000).default(1000),
   thresholds: z
     .strictObject({ cpu: fraction.default(0.85), memory: fraction.default(0.9) })

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export const QUEUE_NAME = 'gatewatch';
 
@@ -17,7 +17,7 @@ export const ROOT_SYNC_MS = 2000;
 export class JobQueue {
   readonly queue: Queue<JobData>;
 
-  constructor(connection: Redis, prefix: string, name = QUEUE_NAME) {
+  constructor(connection: Redis | Cluster, prefix: string, name = QUEUE_NAME) {
     this.queue = new Queue<JobData>(name, {
       connection,
       prefix,
@@ -50,6 +50,18 @@ export class JobQueue {
         removeOnComplete: true,
         removeOnFail: { count: 1000 },
       },
+    );
+  }
+
+  /**
+   * The weekly digest on DIGEST_CRON in DIGEST_TZ. Every worker may upsert it: the
+   * scheduler id is fixed, so there is one schedule and one job per iteration.
+   */
+  scheduleDigest(pattern: string, tz: string) {
+    return this.queue.upsertJobScheduler(
+      'weekly-digest',
+      { pattern, tz },
+      { name: 'digest', data: { kind: 'digest' } },
     );
   }
 

@@ -1,5 +1,5 @@
 import { type Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { type DiagnoseDeps, diagnoseIncident, syncRootMessage } from './diagnose.js';
 import { type JobData, QUEUE_NAME } from './jobs.js';
@@ -26,18 +26,18 @@ export async function processJob(job: Job<JobData>, deps: WorkerDeps): Promise<u
 }
 
 export function createWorker(
-  connection: Redis,
+  connection: Redis | Cluster,
   prefix: string,
   deps: WorkerDeps,
-  opts: { concurrency?: number; queueName?: string } = {},
+  opts: { concurrency?: number; queueName?: string; lockMs?: number; stalledIntervalMs?: number } = {},
 ): Worker<JobData> {
   const worker = new Worker<JobData>(opts.queueName ?? QUEUE_NAME, (job) => processJob(job, deps), {
     connection,
     prefix,
     concurrency: opts.concurrency ?? 4,
     // Diagnoses last seconds; a lock this long survives a slow check, a crashed worker's job comes back quickly.
-    lockDuration: 30_000,
-    stalledInterval: 15_000,
+    lockDuration: opts.lockMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 15_000,
     maxStalledCount: 2,
   });
   worker.on('failed', (job, err) =>

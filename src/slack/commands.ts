@@ -1,17 +1,26 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { App, RespondArguments, SlashCommand } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { errorMessage } from '../errors.js';
 import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
 import type { PlaybookSet } from '../playbooks/load.js';
 import type { JobQueue } from '../queue/jobs.js';
+import { mayRunChecks } from './allowlist.js';
 
 export interface CommandDeps {
   store: IncidentStore;
   jobs: JobQueue;
   playbooks: PlaybookSet;
   log: Logger;
+  /** How long the command may work before it must ack and answer later (Slack gives up at 3 s). */
+  ackBudgetMs?: number;
 }
 
 type Reply = RespondArguments & { response_type?: 'ephemeral' | 'in_channel' };
+
+/** Leaves the receiver's 2.5 s fallback and the network some room under Slack's 3 s. */
+const ACK_BUDGET_MS = 2000;
 
 const HELP = [
   '*/gateway* — gatewatch answers: fix something, or scale up?',
@@ -38,7 +47,10 @@ function editDistance(a: string, b: string): number {
 
 /** Known services, the closest to what was typed first. */
 export function closestServices(typed: string, known: Iterable<string>): string[] {
-  return [...known].sort((x, y) => editDistance(typed, x) - editDistance(typed, y) || x.localeCompare(y));
+  const t = typed.toLowerCase();
+  return [...known].sort(
+    (x, y) => editDistance(t, x.toLowerCase()) - editDistance(t, y.toLowerCase()) || x.localeCompare(y),
+  );
 }
 
 function ageText(fromIso: string, now: number): string {
@@ -46,10 +58,21 @@ function ageText(fromIso: string, now: number): string {
   return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
+/** Starts another diagnosis run of an incident, in its own thread; returns the run number. */
+export async function queueRerun(
+  deps: Pick<CommandDeps, 'store' | 'jobs'>,
+  incidentId: string,
+): Promise<number> {
+  const run = await deps.store.redis.hincrby(deps.store.key(incidentId), 'run', 1);
+  await deps.jobs.diagnose(incidentId, run);
+  return run;
+}
+
 /** The `/gateway` command as a plain function of its text: what to answer, and what to enqueue. */
 export async function runGatewayCommand(
-  cmd: Pick<SlashCommand, 'text' | 'channel_id' | 'user_id'>,
+  cmd: Pick<SlashCommand, 'text' | 'channel_id' | 'user_id'> & { channel_name?: string },
   deps: CommandDeps,
+  client?: Pick<WebClient, 'usergroups'>,
 ): Promise<Reply> {
   const [verb = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
   switch (verb.toLowerCase()) {
@@ -65,11 +88,14 @@ export async function runGatewayCommand(
       if (!playbook)
         return {
           response_type: 'ephemeral',
-          text: `I don't know a service called "${name}". Known services: ${closestServices(name, known).join(', ')}`,
+          text: `I don't know a service called "${name}". Known services, closest first: ${closestServices(name, known).join(', ')}`,
         };
-      const allowed = playbook.slack.allowed_channels;
-      if (allowed && !allowed.includes(cmd.channel_id))
-        return { response_type: 'ephemeral', text: `Checks of ${name} may not be run from this channel.` };
+      const permission = await mayRunChecks(
+        playbook,
+        { channelId: cmd.channel_id, channelName: cmd.channel_name, userId: cmd.user_id },
+        client,
+      );
+      if (!permission.allowed) return { response_type: 'ephemeral', text: permission.why };
       const res = await deps.store.openOrJoin({
         source: 'slack',
         key: `check:${cmd.channel_id}:${Date.now()}`,
@@ -80,12 +106,8 @@ export async function runGatewayCommand(
         channel: cmd.channel_id,
       });
       if (res.outcome === 'created') await deps.jobs.diagnose(res.id, 1);
-      else {
-        // A check during an open incident re-runs that incident's diagnosis in its own thread.
-        const inc = await deps.store.get(res.id);
-        if (inc)
-          await deps.jobs.diagnose(inc.id, await deps.store.redis.hincrby(deps.store.key(inc.id), 'run', 1));
-      }
+      // A check during an open incident re-runs that incident's diagnosis in its own thread.
+      else await queueRerun(deps, res.id);
       return { response_type: 'ephemeral', text: `Checking *${name}*… the verdict will appear in a thread.` };
     }
     case 'services':
@@ -118,16 +140,36 @@ export async function runGatewayCommand(
   }
 }
 
+const FAILED: Reply = {
+  response_type: 'ephemeral',
+  text: 'gatewatch could not take that command right now; try again in a minute.',
+};
+
+/**
+ * `/gateway` in Bolt. The ack never waits on Redis or Slack beyond the budget:
+ * past it, the user sees "working on it" at once and the real answer follows
+ * through the command's response_url.
+ */
 export function registerCommands(app: App, deps: CommandDeps): void {
-  app.command('/gateway', async ({ command, ack }) => {
-    try {
-      await ack(await runGatewayCommand(command, deps));
-    } catch (err) {
-      deps.log.error({ err: (err as Error).message }, '/gateway failed');
-      await ack({
-        response_type: 'ephemeral',
-        text: 'gatewatch could not take that command right now; try again in a minute.',
-      });
+  app.command('/gateway', async ({ command, ack, respond, client }) => {
+    const log = deps.log.child({ command: '/gateway', user: command.user_id, channel: command.channel_id });
+    const work = runGatewayCommand(command, deps, client).then(
+      (reply) => ({ reply }),
+      (err: unknown) => {
+        log.error({ err: errorMessage(err) }, '/gateway failed');
+        return { reply: FAILED };
+      },
+    );
+    const first = await Promise.race([work, sleep(deps.ackBudgetMs ?? ACK_BUDGET_MS).then(() => null)]);
+    if (first) {
+      await ack(first.reply);
+      return;
     }
+    log.warn('command is slow; acknowledged first, answering through response_url');
+    await ack({ response_type: 'ephemeral', text: 'Working on it… gatewatch answers here in a moment.' });
+    const { reply } = await work;
+    await respond(reply).catch((err: unknown) =>
+      log.error({ err: errorMessage(err) }, 'could not answer through response_url'),
+    );
   });
 }

@@ -1,7 +1,7 @@
 import { GatewatchError } from '../errors.js';
 import { verifySlackSignature } from '../sources/signatures.js';
 import { header, type InboundRequest } from '../sources/types.js';
-import type { InProcessReceiver, SlackHttpAnswer } from './receiver.js';
+import { type InProcessReceiver, JSON_TYPE, type SlackHttpAnswer } from './receiver.js';
 
 /** Parses a Slack request body by its content type, the way Slack sends each kind. */
 export function parseSlackBody(contentType: string, raw: Buffer): Record<string, unknown> {
@@ -45,7 +45,7 @@ export async function handleSlackRequest(
     return {
       status: 200,
       body: JSON.stringify({ challenge: body.challenge }),
-      contentType: 'application/json',
+      contentType: JSON_TYPE,
     };
   if (body.ssl_check) return { status: 200, body: '', contentType: 'text/plain' };
   const num = header(req, 'x-slack-retry-num');

@@ -6,6 +6,12 @@ export interface SlackHttpAnswer {
   contentType: string;
 }
 
+/**
+ * The body is already serialised JSON; the charset parameter also tells the
+ * HTTP layer to send it as is rather than serialise it a second time.
+ */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** Slack gives up on an ack after 3 s; answer empty just before, and let the handler reply later. */
 const ACK_DEADLINE_MS = 2500;
 
@@ -38,7 +44,7 @@ export class InProcessReceiver implements Receiver {
       return Promise.resolve({
         status: 503,
         body: '{"error":"slack app not ready"}',
-        contentType: 'application/json',
+        contentType: JSON_TYPE,
       });
     return new Promise((resolve) => {
       let settled = false;
@@ -58,7 +64,7 @@ export class InProcessReceiver implements Receiver {
           settle({ status: 200, body: '', contentType: 'text/plain' });
         else if (typeof response === 'string')
           settle({ status: 200, body: response, contentType: 'text/plain' });
-        else settle({ status: 200, body: JSON.stringify(response), contentType: 'application/json' });
+        else settle({ status: 200, body: JSON.stringify(response), contentType: JSON_TYPE });
       };
       app
         .processEvent({ body, ack, retryNum: retry?.num, retryReason: retry?.reason })

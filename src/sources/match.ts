@@ -8,6 +8,13 @@ function labelsMatch(want: Record<string, string> | undefined, have: Record<stri
   return Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
+/** The title rule reads the alert's title (a summary) and, for Prometheus-style alerts, its alert name. */
+function titleMatches(pattern: string, alert: Alert): boolean {
+  const re = new RegExp(pattern, 'i');
+  const name = alert.labels.alertname;
+  return re.test(alert.title) || (name !== undefined && re.test(name));
+}
+
 /** Finds the playbook whose `match` fits the alert: any one rule of a playbook is enough. */
 export function matchPlaybook(alert: Alert, playbooks: Iterable<Playbook>): MatchResult {
   const all = [...playbooks];
@@ -19,7 +26,7 @@ export function matchPlaybook(alert: Alert, playbooks: Iterable<Playbook>): Matc
     const m = p.match;
     if (m.pagerduty_services?.some((id) => alert.serviceIds.includes(id))) return { playbook: p };
     if (labelsMatch(m.labels, alert.labels)) return { playbook: p };
-    if (m.title && new RegExp(m.title, 'i').test(alert.title)) return { playbook: p };
+    if (m.title && titleMatches(m.title, alert)) return { playbook: p };
   }
   const what = alert.serviceIds.length
     ? `PagerDuty service ${alert.serviceIds.join(', ')}`

@@ -27,7 +27,8 @@ const Envelope = z.object({
 const EVENTS: Record<string, AlertEvent> = {
   'incident.triggered': 'triggered',
   'incident.acknowledged': 'acknowledged',
-  'incident.unacknowledged': 'triggered',
+  // The acknowledgement timed out: news for the root message, not another alert.
+  'incident.unacknowledged': 'updated',
   'incident.resolved': 'resolved',
   'incident.reopened': 'reopened',
   'incident.priority_updated': 'updated',

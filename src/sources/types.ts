@@ -12,10 +12,10 @@ export interface Alert {
   /** PagerDuty service ids the alert belongs to. */
   serviceIds: string[];
   labels: Record<string, string>;
-  /** Set when the sender names the service outright (generic hook). */
+  /** Set when the sender names the service outright (generic hook); otherwise the playbooks' match rules decide. */
   service?: string;
   url?: string;
-  /** When the problem began, ISO-8601. */
+  /** When the problem began, ISO-8601; for an end (`resolved`), the start of what ended, else when it ended. */
   startedAt: string;
 }
 
@@ -24,6 +24,10 @@ export interface InboundRequest {
   body: Buffer;
 }
 
+/**
+ * The payload's alerts, or why it carries none gatewatch handles. `deliveryId`
+ * is the sender's id for this delivery, the same on each of its retries.
+ */
 export type ParseResult = { alerts: Alert[]; deliveryId?: string } | { ignored: string };
 
 /**
@@ -36,8 +40,11 @@ export interface AlertSource {
   contentTypes: readonly string[];
   /** Throws an UNAUTHORIZED GatewatchError unless the request is authentic. */
   authenticate(req: InboundRequest, config: Config, nowMs: number): void;
-  /** Turns the parsed JSON body into alerts; throws BAD_REQUEST on a malformed payload. */
-  parse(body: unknown, req: InboundRequest): ParseResult;
+  /**
+   * Turns the parsed JSON body into alerts; throws BAD_REQUEST on a malformed payload.
+   * `nowMs` stands in for a start time the sender did not give.
+   */
+  parse(body: unknown, req: InboundRequest, nowMs: number): ParseResult;
 }
 
 export function header(req: InboundRequest, name: string): string | undefined {

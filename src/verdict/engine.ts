@@ -1,11 +1,13 @@
 import type { CheckResult } from '../checks/types.js';
-import { collectEvidence } from './evidence.js';
+import { capacityAction, capacityFor } from './capacity.js';
+import { collectEvidence, database } from './evidence.js';
 import { RULES } from './rules/index.js';
+import { pickTrigger, rollbackAction } from './trigger.js';
 import { CAUSES, type Finding, type Rule, type Verdict } from './types.js';
 
 function unknownFinding(results: readonly CheckResult[]): Finding {
   const errored = results.filter((r) => r.status === 'error');
-  const failing = results.filter((r) => r.status === 'fail' || r.status === 'warn');
+  const failing = results.filter((r) => (r.status === 'fail' || r.status === 'warn') && r.name !== 'changes');
   const summary =
     results.length === 0
       ? 'The playbook runs no checks, so there is no evidence to judge by.'
@@ -30,8 +32,10 @@ export function decide(args: {
   incident: string | null;
   results: CheckResult[];
   durationMs: number;
-  /** When the 502s began; later rules correlate changes against it. */
+  /** When the 502s began: changes are correlated against it. Defaults to the end of the run. */
   onsetAt?: number;
+  /** The playbook's changes window; without it the changes check's own window bounds the trigger. */
+  windowMinutes?: number;
   rules?: readonly Rule[];
 }): Verdict {
   const evidence = collectEvidence(args.results);
@@ -41,6 +45,14 @@ export function decide(args: {
     if (finding) break;
   }
   const f = finding ?? unknownFinding(args.results);
+  const onsetAt = args.onsetAt ?? Date.now();
+  const trigger = pickTrigger(f, evidence, onsetAt, args.windowMinutes);
+  const capacity = CAUSES[f.cause] === 'scale-up' ? capacityFor(f, evidence) : null;
+  const actions = [
+    ...(trigger ? [rollbackAction(trigger)] : []),
+    ...(capacity ? [capacityAction(capacity, database(evidence))] : []),
+    ...f.actions,
+  ];
   return {
     service: args.service,
     incident: args.incident,
@@ -48,9 +60,9 @@ export function decide(args: {
     cause: f.cause,
     confidence: Math.round(f.confidence * 100) / 100,
     summary: f.summary,
-    actions: f.actions,
-    trigger: null,
-    capacity: f.capacity ?? null,
+    actions,
+    trigger,
+    capacity,
     checks: args.results,
     duration_ms: Math.round(args.durationMs),
   };

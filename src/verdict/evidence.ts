@@ -1,20 +1,173 @@
+import type { ChangeEvidence } from '../checks/changes.js';
+import type { DatabaseEvidence } from '../checks/database.js';
+import type { LoadEvidence } from '../checks/load.js';
+import {
+  type ProxyEvidence,
+  type ProxyLogEvidence,
+  type ProxySampleEvidence,
+  proxyLog,
+  proxySample,
+} from '../checks/proxy.js';
+import type { SignatureKind } from '../checks/proxy-log/signatures.js';
 import type { CheckResult } from '../checks/types.js';
 import type { UpstreamEvidence } from '../checks/upstream.js';
 import type { Evidence } from './types.js';
 
+/**
+ * Typed access to each check's evidence. A check that errored or was skipped
+ * counts as absent: its empty evidence must not read as "all clear".
+ */
 export function collectEvidence(results: readonly CheckResult[]): Evidence {
-  const byName = (name: string) => results.find((r) => r.name === name);
+  const byName = <E>(name: CheckResult['name']) => {
+    const r = results.find((x) => x.name === name);
+    return r && r.status !== 'error' && r.status !== 'skipped' ? (r as CheckResult<E>) : undefined;
+  };
   return {
     results,
-    upstream: byName('upstream') as CheckResult<UpstreamEvidence> | undefined,
+    upstream: byName<UpstreamEvidence>('upstream'),
+    proxy: byName<ProxyEvidence>('proxy'),
+    load: byName<LoadEvidence>('load'),
+    database: byName<DatabaseEvidence>('database'),
+    changes: byName<ChangeEvidence>('changes'),
   };
-}
-
-/** Upstream targets that answered nothing useful at all. */
-export function deadTargets(ev: Evidence): UpstreamEvidence[] {
-  return (ev.upstream?.evidence ?? []).filter((t) => t.status === 'fail');
 }
 
 export function hostPort(t: { host: string; port: number }): string {
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+export function targets(ev: Evidence): UpstreamEvidence[] {
+  return ev.upstream?.evidence ?? [];
+}
+
+/**
+ * Targets that cannot even be connected to: refused, or timed out / failed
+ * before the TCP connection was up. A target that accepted and then failed is
+ * alive at the socket level and belongs to the crash, timeout or saturation rules.
+ */
+export function unreachable(t: UpstreamEvidence): boolean {
+  if (t.status !== 'fail') return false;
+  if (t.outcome === 'refused') return true;
+  return (t.outcome === 'timeout' || t.outcome === 'error') && t.connect_ms === null;
+}
+
+export function deadTargets(ev: Evidence): UpstreamEvidence[] {
+  return targets(ev).filter(unreachable);
+}
+
+/** Targets that accepted the connection and then reset or closed it. */
+export function resettingTargets(ev: Evidence): UpstreamEvidence[] {
+  return targets(ev).filter((t) => t.outcome === 'reset' && t.connect_ms !== null);
+}
+
+/** Targets that were connected to but did not answer within the probe timeout. */
+export function timingOutTargets(ev: Evidence): UpstreamEvidence[] {
+  return targets(ev).filter((t) => t.outcome === 'timeout' && t.connect_ms !== null);
+}
+
+export function sample(ev: Evidence): ProxySampleEvidence | undefined {
+  const s = proxySample(ev.proxy?.evidence ?? []);
+  return s && s.samples > 0 ? s : undefined;
+}
+
+/** The proxy's log, when it could be read. */
+export function log(ev: Evidence): ProxyLogEvidence | undefined {
+  const l = proxyLog(ev.proxy?.evidence ?? []);
+  return l && !l.error ? l : undefined;
+}
+
+/** Are users getting gateway errors now? null when nothing sampled through the proxy. */
+export function gatewayErrorsNow(ev: Evidence): boolean | null {
+  const s = sample(ev);
+  if (!s) return null;
+  const answered = Object.values(s.statuses).reduce((a, b) => a + b, 0);
+  return s.gateway_errors > 0 || answered === 0;
+}
+
+/** How many sampled requests got a 2xx/3xx answer through the proxy. */
+export function goodAnswers(ev: Evidence): number {
+  const s = sample(ev);
+  if (!s) return 0;
+  return Object.entries(s.statuses)
+    .filter(([status]) => Number(status) < 400)
+    .reduce((a, [, n]) => a + n, 0);
+}
+
+/** Sampled requests that got exactly this status. */
+export function statusCount(ev: Evidence, status: number): number {
+  return sample(ev)?.statuses[String(status)] ?? 0;
+}
+
+/** The kind of the log's dominant signature, with its count and share of counted errors. */
+export function dominantLog(
+  ev: Evidence,
+): { kind: SignatureKind; id: string; count: number; share: number } | null {
+  const l = log(ev);
+  if (!l || l.errors === 0 || !l.dominant) return null;
+  const top = l.signatures.find((s) => s.id === l.dominant);
+  if (!top) return null;
+  return { kind: top.kind, id: top.id, count: top.count, share: top.count / l.errors };
+}
+
+/** Counted log errors whose signature is of this kind. */
+export function logCount(ev: Evidence, kind: SignatureKind): number {
+  return (log(ev)?.signatures ?? []).filter((s) => s.kind === kind).reduce((a, s) => a + s.count, 0);
+}
+
+/** Addresses (host:port, names) the log's lines of this kind name. */
+export function logUpstreams(ev: Evidence, kind?: SignatureKind): { address: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const s of log(ev)?.signatures ?? [])
+    if (!kind || s.kind === kind)
+      for (const u of s.upstreams) counts.set(u.address, (counts.get(u.address) ?? 0) + u.count);
+  return [...counts].map(([address, count]) => ({ address, count })).sort((a, b) => b.count - a.count);
+}
+
+/** Every address a target is known by: its name and resolved addresses, each with its port. */
+export function targetAddresses(ev: Evidence): Set<string> {
+  const out = new Set<string>();
+  for (const t of targets(ev)) {
+    out.add(hostPort(t));
+    for (const a of t.addresses) out.add(hostPort({ host: a, port: t.port }));
+    if (t.host === 'localhost') {
+      out.add(`127.0.0.1:${t.port}`);
+      out.add(`[::1]:${t.port}`);
+    }
+  }
+  return out;
+}
+
+export function database(ev: Evidence): DatabaseEvidence | undefined {
+  return ev.database?.evidence[0];
+}
+
+/** Load rows that carry a CPU or memory reading. */
+export function loadRows(ev: Evidence): LoadEvidence[] {
+  return (ev.load?.evidence ?? []).filter((r) => !r.error && (r.cpu !== null || r.memory !== null));
+}
+
+export function changes(ev: Evidence): ChangeEvidence[] {
+  return ev.changes?.evidence ?? [];
+}
+
+export function percent(n: number): string {
+  return `${Math.round(n * 100)}%`;
+}
+
+export function clamp(confidence: number): number {
+  return Math.round(Math.max(0.05, Math.min(0.95, confidence)) * 100) / 100;
+}
+
+/**
+ * Is the incident visible in the path users take: gateway errors through the
+ * proxy now, a target that is not healthy, or (with nothing sampled) recent
+ * errors in the proxy's log? null when no proxy or upstream evidence exists.
+ */
+export function troubleSeen(ev: Evidence): boolean | null {
+  const now = gatewayErrorsNow(ev);
+  if (now) return true;
+  if (targets(ev).some((t) => t.status !== 'ok')) return true;
+  if (now === null && (log(ev)?.errors ?? 0) > 0) return true;
+  if (now === null && targets(ev).length === 0 && !log(ev)) return null;
+  return false;
 }

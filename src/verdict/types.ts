@@ -1,3 +1,7 @@
+import type { ChangeEvidence } from '../checks/changes.js';
+import type { DatabaseEvidence } from '../checks/database.js';
+import type { LoadEvidence } from '../checks/load.js';
+import type { ProxyEvidence } from '../checks/proxy.js';
 import type { CheckResult } from '../checks/types.js';
 import type { UpstreamEvidence } from '../checks/upstream.js';
 
@@ -19,8 +23,10 @@ export const CAUSES = {
 export type Cause = keyof typeof CAUSES;
 export type Recommendation = (typeof CAUSES)[Cause];
 
+export type ChangeKind = 'deploy' | 'config';
+
 export interface Trigger {
-  kind: 'deploy' | 'config';
+  kind: ChangeKind;
   ref: string;
   summary: string;
   author: string | null;
@@ -55,15 +61,20 @@ export interface Verdict {
 export interface Evidence {
   results: readonly CheckResult[];
   upstream?: CheckResult<UpstreamEvidence>;
+  proxy?: CheckResult<ProxyEvidence>;
+  load?: CheckResult<LoadEvidence>;
+  database?: CheckResult<DatabaseEvidence>;
+  changes?: CheckResult<ChangeEvidence>;
 }
 
-/** What a rule concludes; the engine adds recommendation, trigger and bookkeeping. */
+/** What a rule concludes; the engine adds recommendation, trigger, capacity and bookkeeping. */
 export interface Finding {
   cause: Cause;
   confidence: number;
   summary: string;
   actions: string[];
-  capacity?: Capacity;
+  /** Narrows which change kinds may be this finding's trigger (default: the cause's table in trigger.ts). */
+  fits?: readonly ChangeKind[];
 }
 
 /** A rule is a plain function of the evidence: a finding when it recognises its cause, else null. */

@@ -2,6 +2,7 @@
 export {
   type Fault,
   LocalSlack as FakeSlack,
+  type ResponseUrlPost,
   type SlackCall,
   type StoredMessage,
 } from '../../src/demo/local-slack.js';

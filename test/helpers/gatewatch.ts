@@ -27,9 +27,12 @@ export async function startGatewatch(opts: {
   serve?: boolean;
   work?: boolean;
   env?: Record<string, string>;
+  /** Reuse another instance's keys and queue (a restart); fresh ones by default. */
+  prefix?: string;
+  queueName?: string;
 }): Promise<TestGatewatch> {
-  const prefix = `{gwtest-${randomBytes(4).toString('hex')}}`;
-  const queueName = `q-${randomBytes(4).toString('hex')}`;
+  const prefix = opts.prefix ?? `{gwtest-${randomBytes(4).toString('hex')}}`;
+  const queueName = opts.queueName ?? `q-${randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     REDIS_URL: opts.redisUrl,
     REDIS_PREFIX: prefix,

@@ -1,14 +1,49 @@
+import {
+  clamp,
+  database,
+  gatewayErrorsNow,
+  goodAnswers,
+  loadRows,
+  log,
+  sample,
+  targets,
+} from '../evidence.js';
 import type { Rule } from '../types.js';
 
-/** No failing check and something was actually checked: the 502s are over. */
+/**
+ * No 502s now and every check that judges health passes. A change in the window
+ * does not prevent it, and errors in the proxy's log from minutes ago are the
+ * transient that set off the alert, not a reason to act.
+ */
 export const recovered: Rule = (ev) => {
-  const ran = ev.results.filter((r) => r.status !== 'skipped');
-  if (ran.length === 0) return null;
-  if (!ran.every((r) => r.status === 'ok')) return null;
+  const s = sample(ev);
+  const all = targets(ev);
+  if (!s && all.length === 0) return null;
+  if (s && (gatewayErrorsNow(ev) !== false || goodAnswers(ev) === 0)) return null;
+  if (!all.every((t) => t.status === 'ok')) return null;
+  const l = log(ev);
+  if (!s && l && l.errors > 0) return null;
+  if (loadRows(ev).some((r) => r.over.length > 0)) return null;
+  const db = database(ev);
+  if (db && (db.status !== 'ok' || db.outcome !== 'ok')) return null;
+  const checked = [s && 'proxy', all.length && 'upstream', ev.load && 'load', db && 'database'].filter(
+    Boolean,
+  );
+  const past =
+    l && l.errors > 0
+      ? ` The proxy's log still shows ${l.errors} upstream errors (mostly ${l.dominant}) from the last ${l.window_minutes} min: a transient that has stopped.`
+      : '';
   return {
     cause: 'recovered',
-    confidence: Math.min(0.9, 0.5 + 0.1 * ran.length),
-    summary: `No 502s now: every check passes (${ran.map((r) => r.name).join(', ')}).`,
-    actions: ['Nothing to do now. If the alert fires again, re-run the checks while it is happening.'],
+    confidence: clamp(0.5 + (s ? 0.2 : 0) + (all.length ? 0.1 : 0) + 0.05 * (checked.length - 1)),
+    summary: `No 502s now: ${s ? `${goodAnswers(ev)} of ${s.samples} requests through the proxy succeeded and ` : ''}every check passes (${checked.join(', ')}).${past}`,
+    actions: [
+      'Nothing to fix now. If the alert fires again, re-run the checks while it is happening.',
+      ...(past
+        ? [
+            "Look at the proxy's log around the alert's start to see what the transient was (a restart, a deploy).",
+          ]
+        : []),
+    ],
   };
 };

@@ -1,0 +1,210 @@
+import { errorMessage } from '../errors.js';
+import type { DatabaseCheckConfig } from '../playbooks/schema.js';
+import { mysqlDriver } from './database-mysql.js';
+import { postgresDriver } from './database-postgres.js';
+import { redisDriver } from './database-redis.js';
+import { describeTarget, dsnScrubber, scrubDeep } from './database-secrets.js';
+import type { DatabaseEvidence, DatabaseKind, DbDriver, DbOutcome, DbSession } from './database-types.js';
+import { percentile, round } from './stats.js';
+import type { Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+
+export type {
+  ConnectionUse,
+  DatabaseEvidence,
+  DatabaseKind,
+  DbOutcome,
+  LockWait,
+  LongQuery,
+} from './database-types.js';
+
+const DRIVERS: Record<DatabaseKind, { driver: DbDriver; port: number; schemes: readonly string[] }> = {
+  postgres: { driver: postgresDriver, port: 5432, schemes: ['postgres:', 'postgresql:'] },
+  mysql: { driver: mysqlDriver, port: 3306, schemes: ['mysql:'] },
+  redis: { driver: redisDriver, port: 6379, schemes: ['redis:', 'rediss:'] },
+};
+
+/** Shares of the check budget: connecting slower than this already says the database is in trouble. */
+const CONNECT_SHARE = 0.6;
+const QUERY_SHARE = 0.5;
+/** Kept back so the check reports its own timeout before the runner cuts it off. */
+const BUDGET_SHARE = 0.9;
+
+const FAILURE_WORDS: Record<Exclude<DbOutcome, 'ok'>, string> = {
+  refused: 'refuses connections',
+  auth: 'rejects the credentials',
+  too_many_connections: 'is out of connection slots',
+  timeout: 'does not answer in time',
+  dns: 'does not resolve',
+  error: 'cannot be reached',
+};
+
+function configError(summary: string): CheckOutput<DatabaseEvidence> {
+  return { status: 'error', summary, evidence: [] };
+}
+
+function statusOf(e: DatabaseEvidence): CheckStatus {
+  if (e.outcome !== 'ok' || e.saturated) return 'fail';
+  if (e.failures > 0 || e.slow || e.long_queries.length > 0 || e.lock_waits.length > 0) return 'warn';
+  return 'ok';
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function summarise(e: DatabaseEvidence): string {
+  const name = `${e.kind} ${e.target}`;
+  if (e.outcome !== 'ok') return `${name} ${FAILURE_WORDS[e.outcome]}${e.error ? `: ${e.error}` : ''}`;
+  const parts: string[] = [];
+  if (e.p95_ms !== null) parts.push(`p95 ${e.p95_ms} ms${e.slow ? ` (over ${e.thresholds.p95_ms} ms)` : ''}`);
+  if (e.failures > 0) parts.push(`${e.failures}/${e.probes} probes failed`);
+  if (e.connections)
+    parts.push(
+      `${e.connections.used}/${e.connections.usable} connections (${Math.round(e.connections.ratio * 100)}%${e.saturated ? ', saturated' : ''})`,
+    );
+  parts.push(e.long_queries.length ? plural(e.long_queries.length, 'long query') : 'no long queries');
+  if (e.lock_waits.length) parts.push(plural(e.lock_waits.length, 'lock wait'));
+  return `${name}: ${parts.join(', ')}`;
+}
+
+async function measure(
+  session: DbSession,
+  config: DatabaseCheckConfig,
+  evidence: DatabaseEvidence,
+  deadline: AbortSignal,
+  classify: (err: unknown) => DbOutcome,
+): Promise<void> {
+  const times: number[] = [];
+  let firstError: unknown;
+  for (let i = 0; i < config.probes && !deadline.aborted; i++) {
+    const start = performance.now();
+    try {
+      await session.ping();
+      times.push(performance.now() - start);
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  evidence.probes = config.probes;
+  evidence.failures = config.probes - times.length;
+  const p50 = percentile(times, 50);
+  const p95 = percentile(times, 95);
+  evidence.p50_ms = p50 === null ? null : round(p50);
+  evidence.p95_ms = p95 === null ? null : round(p95);
+  if (times.length === 0) {
+    evidence.outcome = deadline.aborted ? 'timeout' : classify(firstError);
+    evidence.error = firstError ? errorMessage(firstError) : 'no probe answered';
+    return;
+  }
+  // Each reading on its own: a missing privilege costs that figure, not the others.
+  const read = async <T>(what: string, fn: () => Promise<T>, fallback: T): Promise<T> => {
+    if (deadline.aborted) {
+      evidence.notes.push(`${what}: not read, the check ran out of time`);
+      return fallback;
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      evidence.notes.push(`${what}: ${errorMessage(err)}`);
+      return fallback;
+    }
+  };
+  evidence.connections = await read('connections', () => session.connections(), null);
+  evidence.long_queries = await read(
+    'long queries',
+    () => session.longQueries(config.long_query_seconds),
+    [],
+  );
+  evidence.lock_waits = await read('lock waits', () => session.lockWaits(), []);
+}
+
+async function probeDatabase(
+  config: DatabaseCheckConfig,
+  ctx: CheckContext,
+  dsn: string,
+  target: string,
+): Promise<DatabaseEvidence> {
+  const { driver } = DRIVERS[config.kind];
+  const evidence: DatabaseEvidence = {
+    kind: config.kind,
+    target,
+    outcome: 'ok',
+    status: 'ok',
+    error: null,
+    connect_ms: null,
+    probes: 0,
+    failures: 0,
+    p50_ms: null,
+    p95_ms: null,
+    connections: null,
+    long_queries: [],
+    lock_waits: [],
+    slow: false,
+    saturated: false,
+    thresholds: { p95_ms: config.thresholds.p95_ms, connections: config.thresholds.connections },
+    notes: [],
+  };
+  const budgetMs = Math.max(50, Math.floor(ctx.timeoutMs * BUDGET_SHARE));
+  const connectMs = Math.max(50, Math.floor(ctx.timeoutMs * CONNECT_SHARE));
+  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
+  const connectDeadline = AbortSignal.any([deadline, AbortSignal.timeout(connectMs)]);
+
+  const started = performance.now();
+  let session: DbSession;
+  try {
+    session = await driver.open(dsn, {
+      queryTimeoutMs: Math.max(50, Math.floor(ctx.timeoutMs * QUERY_SHARE)),
+      signal: connectDeadline,
+    });
+  } catch (err) {
+    const timedOut = connectDeadline.aborted;
+    evidence.outcome = timedOut ? 'timeout' : driver.classify(err);
+    evidence.error = timedOut ? `no connection within ${connectMs} ms` : errorMessage(err);
+    evidence.saturated = evidence.outcome === 'too_many_connections';
+    evidence.probes = 1;
+    evidence.failures = 1;
+    return evidence;
+  }
+  evidence.connect_ms = round(performance.now() - started);
+  const onAbort = () => session.destroy();
+  deadline.addEventListener('abort', onAbort, { once: true });
+  try {
+    await measure(session, config, evidence, deadline, (err) => driver.classify(err));
+  } finally {
+    deadline.removeEventListener('abort', onAbort);
+    if (deadline.aborted) session.destroy();
+    else await session.close();
+  }
+  evidence.slow = evidence.p95_ms !== null && evidence.p95_ms > config.thresholds.p95_ms;
+  evidence.saturated =
+    evidence.connections !== null && evidence.connections.ratio >= config.thresholds.connections;
+  return evidence;
+}
+
+export const databaseCheck: Check<'database', DatabaseEvidence> = {
+  name: 'database',
+  async run(config, ctx): Promise<CheckOutput<DatabaseEvidence>> {
+    const { port, schemes } = DRIVERS[config.kind];
+    const dsn = ctx.env[config.url_env];
+    if (!dsn) return configError(`${config.url_env} is not set: it should hold the ${config.kind} URL`);
+    let target: string;
+    try {
+      if (!schemes.includes(new URL(dsn).protocol)) throw new Error('scheme');
+      target = describeTarget(dsn, port);
+    } catch {
+      // Never echo the value: it is a secret even when it is malformed.
+      return configError(`${config.url_env} is not a ${config.kind} URL (${schemes[0]}//host:port/…)`);
+    }
+    const scrub = dsnScrubber(dsn);
+    const log = ctx.log.child({ database: target, kind: config.kind });
+    const evidence = scrubDeep(await probeDatabase(config, ctx, dsn, target), scrub);
+    evidence.status = statusOf(evidence);
+    log.debug(
+      { outcome: evidence.outcome, p95_ms: evidence.p95_ms, connections: evidence.connections?.ratio },
+      'database probed',
+    );
+    if (evidence.error)
+      log.info({ outcome: evidence.outcome, error: evidence.error }, 'database unreachable');
+    return { status: evidence.status, summary: summarise(evidence), evidence: [evidence] };
+  },
+};

@@ -1,0 +1,200 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../errors.js';
+import type { LoadCheckConfig } from '../playbooks/schema.js';
+import { fetchText, instanceOf, type Snapshot } from './load-fetch.js';
+import { queryInstances } from './load-prometheus.js';
+import { figuresFromScrapes } from './load-scrape.js';
+import { type StubStatusFigures, stubStatusFigures } from './load-stub-status.js';
+import type { Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+
+export type { StubStatusFigures } from './load-stub-status.js';
+
+export type LoadSource = 'prometheus' | 'node_exporter' | 'process' | 'stub_status';
+export type LoadResource = 'cpu' | 'memory';
+
+/** One instance as one source sees it. Utilisations are fractions of capacity (0..1, above 1 when over-committed). */
+export interface LoadEvidence {
+  /** host:port: Prometheus's `instance` label, or the scraped endpoint. */
+  instance: string;
+  source: LoadSource;
+  /** The Prometheus base URL or the scraped URL the figures came from. */
+  endpoint: string;
+  status: CheckStatus;
+  cpu: number | null;
+  memory: number | null;
+  /** 1-minute load average per CPU (hosts only); above 2 the node-mixin calls the host saturated. */
+  load: number | null;
+  /** The CPU capacity `cpu` is a fraction of: the host's CPUs, or the playbook's `cores` for a process. */
+  cpu_cores: number | null;
+  /** Memory in use, in bytes, when the source says. */
+  memory_bytes: number | null;
+  /** nginx stub_status figures (stub_status rows only). */
+  connections: StubStatusFigures | null;
+  thresholds: Record<LoadResource, number>;
+  /** The resources above their threshold. */
+  over: LoadResource[];
+  error: string | null;
+}
+
+/** The node-mixin's NodeSystemSaturation threshold: load1 per CPU above 2. */
+const LOAD_PER_CPU_SATURATED = 2;
+
+type Figures = Pick<LoadEvidence, 'cpu' | 'memory' | 'load' | 'cpu_cores' | 'memory_bytes' | 'connections'>;
+
+function row(
+  base: { instance: string; source: LoadSource; endpoint: string },
+  figures: Partial<Figures>,
+  config: LoadCheckConfig,
+  error: string | null = null,
+): LoadEvidence {
+  const f: Figures = {
+    cpu: figures.cpu ?? null,
+    memory: figures.memory ?? null,
+    load: figures.load ?? null,
+    cpu_cores: figures.cpu_cores ?? null,
+    memory_bytes: figures.memory_bytes ?? null,
+    connections: figures.connections ?? null,
+  };
+  const over = (['cpu', 'memory'] as const).filter((r) => {
+    const v = f[r];
+    return v !== null && v > config.thresholds[r];
+  });
+  const strained = (f.load ?? 0) > LOAD_PER_CPU_SATURATED || (f.connections?.dropped ?? 0) > 0;
+  const status: CheckStatus = error ? 'error' : over.length > 0 ? 'fail' : strained ? 'warn' : 'ok';
+  return { ...base, status, ...f, thresholds: { ...config.thresholds }, over, error };
+}
+
+async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+  const endpoint = config.prometheus;
+  if (!endpoint) return [];
+  const base = { source: 'prometheus' as const, endpoint };
+  try {
+    const instances = await queryInstances(endpoint, config.queries, { timeoutMs, signal: ctx.signal });
+    if (instances.size === 0)
+      return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, 'the queries matched no series')];
+    return [...instances].map(([instance, f]) =>
+      row({ ...base, instance }, { cpu: f.cpu, memory: f.memory, load: f.load, cpu_cores: f.cores }, config),
+    );
+  } catch (err) {
+    ctx.log.warn({ endpoint, err: errorMessage(err) }, 'prometheus query failed');
+    return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, errorMessage(err))];
+  }
+}
+
+type Endpoint = { url: string; kind: 'scrape' | 'stub_status' };
+
+function fromSnapshots(
+  e: Endpoint,
+  first: PromiseSettledResult<Snapshot>,
+  second: PromiseSettledResult<Snapshot>,
+  config: LoadCheckConfig,
+): LoadEvidence {
+  const instance = instanceOf(e.url);
+  const failed = [first, second].find((r) => r.status === 'rejected');
+  const source: LoadSource = e.kind === 'stub_status' ? 'stub_status' : 'process';
+  if (failed || first.status !== 'fulfilled' || second.status !== 'fulfilled')
+    return row({ instance, source, endpoint: e.url }, {}, config, errorMessage(failed?.reason));
+  if (e.kind === 'stub_status') {
+    const connections = stubStatusFigures(first.value, second.value);
+    return row(
+      { instance, source, endpoint: e.url },
+      { connections },
+      config,
+      connections ? null : 'not an nginx stub_status page',
+    );
+  }
+  const figures = figuresFromScrapes(first.value, second.value, {
+    cores: config.cores,
+    memoryLimitBytes: config.memory_limit_bytes,
+  });
+  if (!figures)
+    return row(
+      { instance, source, endpoint: e.url },
+      {},
+      config,
+      'exposes neither node_cpu_ nor process_cpu_ metrics',
+    );
+  const { source: scraped, ...rest } = figures;
+  return row({ instance, source: scraped, endpoint: e.url }, rest, config);
+}
+
+/** Reads every scrape and stub_status endpoint twice, `sample_interval_ms` apart, for rates. */
+async function fromEndpoints(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+  const endpoints: Endpoint[] = [
+    ...(config.scrape ?? []).map((url) => ({ url, kind: 'scrape' as const })),
+    ...(config.stub_status ?? []).map((url) => ({ url, kind: 'stub_status' as const })),
+  ];
+  if (endpoints.length === 0) return [];
+  const read = () => Promise.allSettled(endpoints.map((e) => fetchText(e.url, timeoutMs, ctx.signal)));
+  const first = await read();
+  await sleep(config.sample_interval_ms, undefined, { signal: ctx.signal });
+  const second = await read();
+  return endpoints.map((e, i) => fromSnapshots(e, first[i]!, second[i]!, config));
+}
+
+function instances(n: number): string {
+  return `${n} instance${n === 1 ? '' : 's'}`;
+}
+
+function percent(n: number | null): string {
+  return n === null ? '?' : `${Math.round(n * 100)}%`;
+}
+
+function describe(evidence: readonly LoadEvidence[]): string {
+  const over = evidence.filter((e) => e.over.length > 0);
+  const errored = evidence.filter((e) => e.error);
+  const measured = evidence.filter((e) => !e.error);
+  const parts: string[] = [];
+  if (over.length > 0)
+    parts.push(
+      `${over.length} of ${instances(measured.length)} over threshold: ${over
+        .map(
+          (e) =>
+            `${e.instance} ${e.over.map((r) => `${r} ${percent(e[r])} > ${percent(e.thresholds[r])}`).join(', ')}`,
+        )
+        .join('; ')}`,
+    );
+  else if (measured.length > 0) {
+    const max = (r: LoadResource) => {
+      const values = measured.map((e) => e[r]).filter((v): v is number => v !== null);
+      return values.length ? percent(Math.max(...values)) : null;
+    };
+    const peaks = [max('cpu') && `cpu ${max('cpu')}`, max('memory') && `memory ${max('memory')}`].filter(
+      Boolean,
+    );
+    parts.push(
+      `${instances(measured.length)} under thresholds${peaks.length ? ` (peak ${peaks.join(', ')})` : ''}`,
+    );
+  }
+  for (const e of measured.filter((m) => m.status === 'warn'))
+    parts.push(
+      e.connections?.dropped
+        ? `${e.instance} dropped ${e.connections.dropped} connections`
+        : `${e.instance} load ${e.load} per CPU`,
+    );
+  for (const e of errored) parts.push(`${e.source} ${e.endpoint}: ${e.error}`);
+  return parts.join('; ');
+}
+
+function overall(evidence: readonly LoadEvidence[]): CheckStatus {
+  if (evidence.some((e) => e.status === 'fail')) return 'fail';
+  if (evidence.length > 0 && evidence.every((e) => e.status === 'error')) return 'error';
+  if (evidence.some((e) => e.status === 'warn' || e.status === 'error')) return 'warn';
+  return 'ok';
+}
+
+export const loadCheck: Check<'load', LoadEvidence> = {
+  name: 'load',
+  async run(config, ctx): Promise<CheckOutput<LoadEvidence>> {
+    if (!config.prometheus && !config.scrape?.length && !config.stub_status?.length)
+      return { status: 'skipped', summary: 'no prometheus, scrape or stub_status configured', evidence: [] };
+    // Each read must leave room for the second round of scrapes inside the check's budget.
+    const timeoutMs = Math.max(200, Math.min(5000, (ctx.timeoutMs - config.sample_interval_ms) / 2));
+    const [prom, endpoints] = await Promise.all([
+      fromPrometheus(config, ctx, timeoutMs),
+      fromEndpoints(config, ctx, timeoutMs),
+    ]);
+    const evidence = [...prom, ...endpoints];
+    return { status: overall(evidence), summary: describe(evidence), evidence };
+  },
+};

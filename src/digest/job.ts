@@ -1,0 +1,69 @@
+import type { WebClient } from '@slack/web-api';
+import type { IncidentStore } from '../ingest/store.js';
+import type { Logger } from '../log.js';
+import type { JobData } from '../queue/jobs.js';
+import { buildDigest } from './build.js';
+import { IncidentHistory } from './history.js';
+import { type PostResult, postDigest } from './post.js';
+import type { Digest } from './types.js';
+import { type IsoWeek, lastCompleteWeek, parseWeek, previousWeek, weekRange } from './week.js';
+
+/** Reads the week and the one before from Redis (trimming old index entries first) and builds the digest. */
+export async function composeDigest(
+  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>,
+  week: IsoWeek | undefined,
+  tz: string,
+  now: Date,
+): Promise<Digest> {
+  const history = new IncidentHistory(store);
+  await history.trim(now);
+  const w = week ?? lastCompleteWeek(now, tz);
+  const [current, previous] = await Promise.all([
+    history.forWeek(weekRange(w, tz)),
+    history.forWeek(weekRange(previousWeek(w), tz)),
+  ]);
+  return buildDigest(current, w, previous, tz, now);
+}
+
+export interface DigestJobDeps {
+  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>;
+  /** null when SLACK_BOT_TOKEN is unset: the digest is built and logged, not posted. */
+  slack: WebClient | null;
+  /** DIGEST_CHANNEL, else SLACK_CHANNEL. */
+  channel: string;
+  tz: string;
+  now?: () => Date;
+}
+
+export type DigestJobResult = PostResult | { posted: false; reason: 'no-slack'; week: string };
+
+/**
+ * The worker's `digest` job. Without a channel in the job it is the scheduler's
+ * weekly run (posted once per week); with one, a person asked via `/gateway digest`.
+ */
+export function createDigestHandler(deps: DigestJobDeps) {
+  return async (data: Extract<JobData, { kind: 'digest' }>, log: Logger): Promise<DigestJobResult> => {
+    const now = (deps.now ?? (() => new Date()))();
+    const digest = await composeDigest(
+      deps.store,
+      data.week ? parseWeek(data.week) : undefined,
+      deps.tz,
+      now,
+    );
+    const channel = data.channel ?? deps.channel;
+    const scoped = log.child({ week: digest.week, channel });
+    if (!deps.slack) {
+      scoped.info(
+        { incidents: digest.overall.incidents },
+        'digest built; SLACK_BOT_TOKEN is not set, not posted',
+      );
+      return { posted: false, reason: 'no-slack', week: digest.week };
+    }
+    return postDigest(
+      { client: deps.slack, redis: deps.store.redis, prefix: deps.store.prefix, log: scoped },
+      digest,
+      channel,
+      data.channel ? 'manual' : 'scheduled',
+    );
+  };
+}

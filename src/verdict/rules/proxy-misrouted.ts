@@ -1,0 +1,47 @@
+import {
+  clamp,
+  gatewayErrorsNow,
+  hostPort,
+  logUpstreams,
+  statusCount,
+  targetAddresses,
+  targets,
+} from '../evidence.js';
+import type { Rule } from '../types.js';
+
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+):\d+$/i;
+
+/**
+ * The targets are healthy, yet the proxy fails: its log names an upstream
+ * host:port that is none of the targets. The proxy is sending traffic to the
+ * wrong place (a config change moved proxy_pass, a stale upstream block).
+ */
+export const proxyMisrouted: Rule = (ev) => {
+  const all = targets(ev);
+  if (all.length === 0 || !all.every((t) => t.status === 'ok')) return null;
+  const now = gatewayErrorsNow(ev);
+  if (now === false) return null;
+  const known = targetAddresses(ev);
+  const named = logUpstreams(ev).filter((u) => HOST_PORT.test(u.address));
+  const total = named.reduce((a, u) => a + u.count, 0);
+  const wrong = named.filter((u) => !known.has(u.address));
+  const wrongCount = wrong.reduce((a, u) => a + u.count, 0);
+  if (wrong.length === 0 || wrongCount * 2 < total) return null;
+  const to = wrong.map((u) => u.address).join(', ');
+  const right = all.map(hostPort).join(', ');
+  const notFound = statusCount(ev, 404) > 0;
+  return {
+    cause: 'proxy_misrouted',
+    confidence: clamp(0.75 + (now ? 0.1 : 0) + (wrongCount === total ? 0.05 : 0)),
+    summary: `The upstream targets (${right}) are healthy, but the proxy sends requests to ${to}, which is not one of them${now ? ', and users get 502s' : ''}.`,
+    actions: [
+      `Point the proxy back at ${right}: find ${to} in its config (\`nginx -T | grep -n '${wrong[0]?.address ?? ''}'\`), fix the proxy_pass/upstream server line, then \`nginx -t && nginx -s reload\`.`,
+      ...(notFound
+        ? [
+            'Some requests also get 404: check the path in proxy_pass (a trailing slash changes the URI nginx sends).',
+          ]
+        : []),
+      `Confirm: requests through the proxy answer 200 and its error log stops naming ${to}.`,
+    ],
+  };
+};

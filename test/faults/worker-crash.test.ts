@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlack } from '../helpers/fake-slack.js';
+import { waitFor } from '../helpers/ports.js';
+import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { hangingUpstream, type Upstream } from '../helpers/upstreams.js';
+import {
+  type GatewatchProcess,
+  pagerdutyTriggered,
+  playbooksDir,
+  sendPagerDuty,
+  spawnGatewatch,
+  uniqueNames,
+} from './world.js';
+
+const verdicts = (slack: FakeSlack) =>
+  slack.messages.filter((m) => m.metadata?.event_type === 'gatewatch_verdict');
+
+describe('a worker killed with SIGKILL mid-diagnosis', () => {
+  let redis: PrivateRedis;
+  let slack: FakeSlack;
+  let upstream: Upstream;
+  let pb: { dir: string; remove(): void };
+  const procs: GatewatchProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    slack = await new FakeSlack().start();
+    upstream = await hangingUpstream();
+    pb = playbooksDir([upstream.url], 20_000);
+  });
+
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    await upstream.close();
+    await slack.stop();
+    await redis.destroy();
+    pb.remove();
+  });
+
+  it('is recovered by another worker, which posts exactly one verdict', async () => {
+    const names = uniqueNames();
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: names.prefix,
+      PLAYBOOKS_DIR: pb.dir,
+      SLACK_BOT_TOKEN: 'xoxb-fault-test',
+      SLACK_API_URL: slack.url,
+      // Short locks so a dead worker's job comes back in seconds rather than the production 30 s.
+      WORKER_LOCK_MS: '2000',
+      WORKER_STALLED_MS: '1000',
+    };
+    const serve = await spawnGatewatch('serve', env);
+    procs.push(serve);
+    const first = await spawnGatewatch('worker', env);
+    procs.push(first);
+
+    const sent = await sendPagerDuty(serve.baseUrl, pagerdutyTriggered(names.incident));
+    expect(sent.status, serve.output()).toBe(202);
+    expect(sent.body).toMatchObject({ incident: names.incident, status: 'queued' });
+
+    // The root message is posted before the checks start: from here the probe hangs in flight.
+    await slack.waitFor(() => slack.roots().length === 1, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(verdicts(slack)).toHaveLength(0);
+    first.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    // The upstream is now plainly down (refused), so the recovered diagnosis finishes fast.
+    await upstream.close();
+    const second = await spawnGatewatch('worker', env);
+    procs.push(second);
+
+    await slack.waitFor(() => verdicts(slack).length >= 1, 40_000);
+    // Leave time for a duplicate to show up, should recovery run the job twice.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(verdicts(slack)).toHaveLength(1);
+    expect(slack.roots()).toHaveLength(1);
+    expect(verdicts(slack)[0]!.thread_ts).toBe(slack.roots()[0]!.ts);
+    expect(verdicts(slack)[0]!.metadata!.event_payload).toMatchObject({
+      incident: names.incident,
+      cause: 'upstream_down',
+      recommendation: 'fix',
+    });
+
+    const client = redis.client();
+    const state = await waitFor(
+      async () => {
+        const s = await client.hget(`${names.prefix}:incident:${names.incident}`, 'state');
+        return s === 'diagnosed' ? s : null;
+      },
+      10_000,
+      'incident to be diagnosed',
+    );
+    expect(state).toBe('diagnosed');
+    expect(second.output()).toContain('diagnosis done');
+  });
+});

@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+import { signPagerDuty } from '../../src/sources/signatures.js';
+import { freePort, waitFor } from '../helpers/ports.js';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const PD_SECRET = 'fault-test-pagerduty-secret';
+export const PD_SERVICE = 'PFAULT1';
+
+const FIXTURE = readFileSync(join(ROOT, 'test/fixtures/pagerduty/incident.triggered.json'), 'utf8');
+
+/** A real PagerDuty v3 `incident.triggered` body for our service, with its own incident and event ids. */
+export function pagerdutyTriggered(incidentId: string): string {
+  const doc = JSON.parse(FIXTURE) as {
+    event: { id: string; data: { id: string; title: string; service: { id: string } } };
+  };
+  doc.event.id = `EV${randomBytes(8).toString('hex')}`;
+  doc.event.data.id = incidentId;
+  doc.event.data.title = 'fault-api 502 Bad Gateway';
+  doc.event.data.service.id = PD_SERVICE;
+  return JSON.stringify(doc);
+}
+
+export async function sendPagerDuty(baseUrl: string, body: string, timeoutMs = 10_000) {
+  const res = await request(`${baseUrl}/webhooks/pagerduty`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signPagerDuty(body, PD_SECRET) },
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+/** A temp playbooks dir with one service whose upstream check probes `targets`. */
+export function playbooksDir(targets: string[], probeTimeoutMs: number): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-faults-pb-'));
+  writeFileSync(
+    join(dir, 'fault-api.yaml'),
+    stringify({
+      service: 'fault-api',
+      match: { pagerduty_services: [PD_SERVICE] },
+      slack: { channel: '#faults' },
+      checks: { upstream: { targets, probes: 1, timeout_ms: probeTimeoutMs } },
+      timeouts: { check_ms: probeTimeoutMs + 5000, total_ms: probeTimeoutMs + 10_000 },
+    }),
+  );
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface GatewatchProcess {
+  proc: ChildProcess;
+  port: number;
+  baseUrl: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<number | NodeJS.Signals | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** `node bin/gatewatch.js COMMAND` as a real child process, as an operator would run it. */
+export async function spawnGatewatch(
+  command: 'start' | 'serve' | 'worker',
+  env: Record<string, string>,
+): Promise<GatewatchProcess> {
+  const port = await freePort();
+  let out = '';
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/gatewatch.js'), command], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      PAGERDUTY_WEBHOOK_SECRETS: PD_SECRET,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  const gw: GatewatchProcess = {
+    proc,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    output: () => out,
+    exited,
+    kill: (signal = 'SIGKILL') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    },
+  };
+  const ready =
+    command === 'worker' ? /"msg":"worker ready"|worker metrics listening/ : /gatewatch listening/;
+  if (command !== 'worker') {
+    await waitFor(() => ready.test(out) || proc.exitCode !== null, 30_000, `gatewatch ${command} to listen`);
+    if (proc.exitCode !== null) throw new Error(`gatewatch ${command} exited early:\n${out}`);
+  }
+  return gw;
+}
+
+/** Redis keys and queue names of one test, so parallel tests never share state. */
+export function uniqueNames() {
+  const tag = randomBytes(4).toString('hex');
+  return { prefix: `{gwfault-${tag}}`, queue: 'gatewatch', incident: `PINC${tag.toUpperCase()}` };
+}

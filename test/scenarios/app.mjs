@@ -1,0 +1,79 @@
+// A stand-in service for the scenario worlds, run as its own process so its CPU
+// is its own: prom-client's default metrics on /metrics, and every other path
+// answers the way the mode says. Prints {"port": N} once listening.
+//   ok          answers 200 at once
+//   slow MS     answers after MS with an idle CPU
+//   busy MS     burns the CPU for MS per request in one worker thread (a pool of
+//               one), so requests queue while /metrics still answers
+//   hot         a worker thread burns a core; requests still answer at once
+//   db          runs a query on APP_DB_URL per request: 200, or 503 when it fails
+import { createServer } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+const [mode = 'ok', arg = '0'] = process.argv.slice(2);
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+if (mode === 'hot') new Worker('for (;;) {}', { eval: true });
+
+const burner =
+  mode === 'busy'
+    ? new Worker(
+        `const { parentPort } = require('node:worker_threads');
+         parentPort.on('message', ({ id, ms }) => {
+           const end = performance.now() + ms;
+           while (performance.now() < end) {}
+           parentPort.postMessage(id);
+         });`,
+        { eval: true },
+      )
+    : null;
+const waiting = new Map();
+let nextId = 0;
+burner?.on('message', (id) => {
+  waiting.get(id)?.();
+  waiting.delete(id);
+});
+
+const pool =
+  mode === 'db'
+    ? new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 4, connectionTimeoutMillis: 1000 })
+    : null;
+pool?.on('error', () => {});
+
+async function answer(res) {
+  if (mode === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
+  if (burner) {
+    const id = nextId++;
+    await new Promise((resolve) => {
+      waiting.set(id, resolve);
+      burner.postMessage({ id, ms: Number(arg) });
+    });
+  }
+  if (pool) {
+    try {
+      await pool.query('SELECT count(*) FROM orders');
+    } catch (err) {
+      res.statusCode = 503;
+      res.end(`database: ${err.code ?? err.message}`);
+      return;
+    }
+  }
+  res.end('ok');
+}
+
+const server = createServer((req, res) => {
+  if (req.url === '/metrics') {
+    registry.metrics().then((text) => {
+      res.setHeader('content-type', registry.contentType);
+      res.end(text);
+    });
+    return;
+  }
+  answer(res).catch(() => res.destroy());
+});
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});

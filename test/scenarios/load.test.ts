@@ -1,0 +1,189 @@
+// Worlds where load and time decide: a slow upstream with idle CPU, a saturated
+// one, a partially hot fleet, and two healthy ones. The apps are separate
+// processes whose own CPU the load check scrapes.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
+import { accuracyTable, check, drive, gitRepo, playbookDir, startApp } from './world.js';
+
+const table = accuracyTable('scenarios: load and health');
+const pb = playbookDir();
+let cleanups: (() => unknown)[] = [];
+const later = <T>(thing: T, stop: (t: T) => unknown): T => {
+  cleanups.push(() => stop(thing));
+  return thing;
+};
+
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+afterAll(() => {
+  table.print();
+  pb.destroy();
+});
+
+const DAY = 24 * 60;
+
+function site(location: string) {
+  return ({ port }: NginxEnv) =>
+    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; ${location} } }`;
+}
+
+function proxyCheck(nginx: { url: string; errorLog: string }) {
+  return {
+    url: `${nginx.url}/healthz`,
+    samples: 5,
+    timeout_ms: 2000,
+    error_log: { path: nginx.errorLog, format: 'nginx' },
+  };
+}
+
+describe('scenario worlds decided by load and time', () => {
+  it('an upstream slower than the proxy timeout, CPU idle, after a deploy: upstream_timeout, the deploy is the trigger', async () => {
+    const app = later(await startApp('slow', '1500'), (x) => x.stop());
+    const repo = later(
+      await gitRepo([
+        {
+          minutesAgo: 20,
+          subject: 'Checkout 2.0: sync fraud check',
+          files: { 'services/checkout/app.js': 'v2' },
+        },
+      ]),
+      (r) => r.destroy(),
+    );
+    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
+      n.stop(),
+    );
+    pb.write('slow', {
+      proxy: proxyCheck(nginx),
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 1000 },
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
+    });
+    const v = await check('slow', pb.dir);
+    table.judge('slower than proxy timeout', v, {
+      cause: 'upstream_timeout',
+      recommendation: 'fix',
+      trigger: repo.shas[0]!.slice(0, 12),
+    });
+  });
+
+  it('a CPU-saturated upstream under traffic: upstream_saturated with capacity, a deploy in the window is no trigger', async () => {
+    const app = later(await startApp('busy', '200'), (x) => x.stop());
+    const repo = later(
+      await gitRepo([
+        { minutesAgo: 15, subject: 'Checkout 2.1', files: { 'services/checkout/app.js': 'v2.1' } },
+      ]),
+      (r) => r.destroy(),
+    );
+    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
+      n.stop(),
+    );
+    const traffic = later(drive(app.url, 4), (t) => t.stop());
+    await sleep(300);
+    pb.write('saturated', {
+      proxy: proxyCheck(nginx),
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 600 },
+      // One event loop: a Node process saturates at one core; 0.6 leaves room for other work on a shared machine.
+      load: {
+        scrape: [app.metricsUrl],
+        sample_interval_ms: 1000,
+        cores: 1,
+        thresholds: { cpu: 0.6, memory: 0.9 },
+      },
+      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
+    });
+    const v = await check('saturated', pb.dir);
+    await traffic.stop();
+    table.judge('CPU-saturated upstream', v, {
+      cause: 'upstream_saturated',
+      recommendation: 'scale-up',
+      trigger: null,
+    });
+    expect(v.capacity).toMatchObject({ resource: 'cpu', instances: 1, target_utilisation: 0.45 });
+    expect(v.capacity!.suggested_instances).toBe(Math.ceil(v.capacity!.utilisation / 0.45));
+    expect(v.actions[0]).toMatch(/^Scale out from 1 to \d+ instances/);
+  });
+
+  it('hard: a partially saturated fleet (one hot instance of three, no 502s): unknown / investigate, not scale-up', async () => {
+    const apps = [
+      later(await startApp('hot'), (x) => x.stop()),
+      later(await startApp('ok'), (x) => x.stop()),
+      later(await startApp('ok'), (x) => x.stop()),
+    ];
+    const nginx = later(
+      await startNginx({
+        http: (env) =>
+          `upstream checkout { ${apps.map((a) => `server 127.0.0.1:${a.port};`).join(' ')} }\n${site('proxy_pass http://checkout;')(env)}`,
+      }),
+      (n) => n.stop(),
+    );
+    pb.write('hot-one', {
+      proxy: proxyCheck(nginx),
+      upstream: { targets: apps.map((a) => a.url), probes: 2, timeout_ms: 800 },
+      load: {
+        scrape: apps.map((a) => a.metricsUrl),
+        sample_interval_ms: 1000,
+        thresholds: { cpu: 0.6, memory: 0.9 },
+      },
+    });
+    const v = await check('hot-one', pb.dir);
+    table.judge('hard: partially saturated fleet', v, {
+      cause: 'unknown',
+      recommendation: 'investigate',
+      trigger: null,
+    });
+    expect(v.capacity).toBeNull();
+    expect(v.actions[0]).toContain(`Inspect 127.0.0.1:${apps[0]!.port}`);
+  });
+
+  it('healthy after a transient (refused a minute ago, serving now): recovered / none', async () => {
+    const port = await freePort();
+    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
+      n.stop(),
+    );
+    // The transient: the app is down for a few requests, which nginx logs as refused.
+    for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
+    const app = later(await startApp('ok', '', { port }), (x) => x.stop());
+    pb.write('transient', {
+      proxy: proxyCheck(nginx),
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+    });
+    const v = await check('transient', pb.dir);
+    table.judge('healthy after a transient', v, {
+      cause: 'recovered',
+      recommendation: 'none',
+      trigger: null,
+    });
+    expect(v.summary).toContain('transient');
+  });
+
+  it('healthy with an old unrelated change: recovered / none, no trigger', async () => {
+    const app = later(await startApp('ok'), (x) => x.stop());
+    const repo = later(
+      await gitRepo([
+        { minutesAgo: 2 * DAY, subject: 'Checkout 1.9', files: { 'services/checkout/app.js': 'v1.9' } },
+        { minutesAgo: 10, subject: 'Docs: on-call notes', files: { 'docs/oncall.md': '# notes\n' } },
+      ]),
+      (r) => r.destroy(),
+    );
+    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
+      n.stop(),
+    );
+    pb.write('healthy', {
+      proxy: proxyCheck(nginx),
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
+    });
+    const v = await check('healthy', pb.dir);
+    table.judge('healthy, old unrelated change', v, {
+      cause: 'recovered',
+      recommendation: 'none',
+      trigger: null,
+    });
+  });
+});

@@ -1,0 +1,217 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { stringify } from 'yaml';
+import type { Verdict } from '../../src/verdict/types.js';
+import { requireBinary } from '../helpers/binaries.js';
+
+const run = promisify(execFile);
+const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface App {
+  port: number;
+  url: string;
+  metricsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A service process (see app.mjs for the modes), optionally on a given port. */
+export async function startApp(
+  mode: string,
+  arg = '',
+  opts: { port?: number; env?: Record<string, string> } = {},
+): Promise<App> {
+  const proc = spawn(process.execPath, [APP, mode, arg], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...opts.env, PORT: String(opts.port ?? 0) },
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  const lines = createInterface({ input: proc.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`app ${mode} did not start in 10 s`)), 10_000);
+    proc.once('exit', (code) => reject(new Error(`app ${mode} exited with ${code}`)));
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
+  }).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  lines.close();
+  const base = `http://127.0.0.1:${port}`;
+  return { port, url: `${base}/healthz`, metricsUrl: `${base}/metrics`, stop };
+}
+
+export interface Commit {
+  minutesAgo: number;
+  subject: string;
+  author?: string;
+  files: Record<string, string>;
+}
+
+export interface GitRepo {
+  dir: string;
+  /** Full sha of each commit, in the order given. */
+  shas: string[];
+  destroy(): void;
+}
+
+/** A git repository whose commits carry the given dates in the past (author and committer). */
+export async function gitRepo(commits: Commit[]): Promise<GitRepo> {
+  const git = requireBinary('git');
+  const dir = mkdtempSync(join(tmpdir(), 'gw-repo-'));
+  const shas: string[] = [];
+  await run(git, ['init', '-q', '-b', 'main', dir]);
+  for (const c of commits) {
+    for (const [path, content] of Object.entries(c.files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    const date = `@${Math.floor((Date.now() - c.minutesAgo * 60_000) / 1000)} +0000`;
+    const author = c.author ?? 'Ana Ops';
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+      GIT_AUTHOR_NAME: author,
+      GIT_AUTHOR_EMAIL: 'ops@example.test',
+      GIT_COMMITTER_NAME: author,
+      GIT_COMMITTER_EMAIL: 'ops@example.test',
+    };
+    await run(git, ['-C', dir, 'add', '-A'], { env });
+    await run(git, ['-C', dir, 'commit', '-q', '-m', c.subject], { env });
+    shas.push((await run(git, ['-C', dir, 'rev-parse', 'HEAD'])).stdout.trim());
+  }
+  return { dir, shas, destroy: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A directory of playbooks for `gatewatch check --playbooks`. */
+export function playbookDir(): {
+  dir: string;
+  write(service: string, checks: Record<string, unknown>): void;
+  destroy(): void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-scenario-pb-'));
+  return {
+    dir,
+    write(service, checks) {
+      writeFileSync(
+        join(dir, `${service}.yaml`),
+        stringify({ service, checks, timeouts: { check_ms: 4000, total_ms: 8000 } }),
+      );
+    },
+    destroy: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `gatewatch check SERVICE --json`, a real process, as on-call runs it. */
+export async function check(
+  service: string,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<Verdict> {
+  const { stdout } = await run(
+    process.execPath,
+    ['bin/gatewatch.js', 'check', service, '--playbooks', dir, '--json'],
+    { cwd: ROOT, timeout: 30_000, env: { ...process.env, LOG_LEVEL: 'silent', ...env } },
+  );
+  return JSON.parse(stdout) as Verdict;
+}
+
+export interface Row {
+  scenario: string;
+  expected: string;
+  got: string;
+  trigger_expected: string;
+  trigger_got: string;
+  confidence: number;
+  ok: boolean;
+}
+
+/** Expected against got, per scenario; printed as a table when the file is done. */
+export function accuracyTable(title: string) {
+  const rows: Row[] = [];
+  return {
+    rows,
+    /** Records the verdict and asserts cause, recommendation and trigger (null or its ref). */
+    judge(
+      scenario: string,
+      v: Verdict,
+      expected: {
+        cause: Verdict['cause'];
+        recommendation: Verdict['recommendation'];
+        trigger: string | null;
+      },
+    ) {
+      const ok =
+        v.cause === expected.cause &&
+        v.recommendation === expected.recommendation &&
+        (v.trigger?.ref ?? null) === expected.trigger;
+      rows.push({
+        scenario,
+        expected: `${expected.cause}/${expected.recommendation}`,
+        got: `${v.cause}/${v.recommendation}`,
+        trigger_expected: expected.trigger?.slice(0, 12) ?? '-',
+        trigger_got: v.trigger?.ref.slice(0, 12) ?? '-',
+        confidence: v.confidence,
+        ok,
+      });
+      expect(
+        { cause: v.cause, recommendation: v.recommendation, trigger: v.trigger?.ref ?? null },
+        v.summary,
+      ).toEqual(expected);
+    },
+    print() {
+      const right = rows.filter((r) => r.ok).length;
+      const head = ['scenario', 'expected', 'got', 'trigger expected', 'trigger got', 'conf', ''];
+      const body = rows.map((r) => [
+        r.scenario,
+        r.expected,
+        r.got,
+        r.trigger_expected,
+        r.trigger_got,
+        r.confidence.toFixed(2),
+        r.ok ? 'ok' : 'WRONG',
+      ]);
+      const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+      console.log(
+        [`\n${title}: ${right}/${rows.length} verdicts right`, line(head), ...body.map(line)].join('\n'),
+      );
+    },
+  };
+}
+
+/** Keeps `concurrency` requests in flight against `url` until stopped: traffic for a saturated world. */
+export function drive(url: string, concurrency: number): { stop(): Promise<void> } {
+  let running = true;
+  const lane = async () => {
+    while (running) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  const lanes = Array.from({ length: concurrency }, lane);
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(lanes);
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// Hand-made evidence for the rule tables: each builder fills a check's evidence
+// with healthy defaults so a case states only what differs.
+import type { ChangeEvidence } from '../../src/checks/changes.js';
+import type { DatabaseEvidence } from '../../src/checks/database.js';
+import type { LoadEvidence } from '../../src/checks/load.js';
+import type {
+  ProxyEvidence,
+  ProxyLogEvidence,
+  ProxySampleEvidence,
+  SignatureCount,
+} from '../../src/checks/proxy.js';
+import { SIGNATURES } from '../../src/checks/proxy.js';
+import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
+import type { UpstreamEvidence } from '../../src/checks/upstream.js';
+import { collectEvidence } from '../../src/verdict/evidence.js';
+import type { Evidence } from '../../src/verdict/types.js';
+
+export type Outcome = UpstreamEvidence['outcome'];
+
+export function target(
+  port: number,
+  outcome: Outcome = 'ok',
+  over: Partial<UpstreamEvidence> = {},
+): UpstreamEvidence {
+  const connected = outcome !== 'refused' && outcome !== 'dns';
+  const ok = outcome === 'ok';
+  return {
+    target: `http://127.0.0.1:${port}/healthz`,
+    host: '127.0.0.1',
+    port,
+    outcome,
+    status: ok ? 'ok' : 'fail',
+    probes: 3,
+    failures: ok ? 0 : 3,
+    outcomes: { [outcome]: 3 },
+    http_status: ok ? 200 : outcome === 'http_5xx' ? 503 : null,
+    addresses: outcome === 'dns' ? [] : ['127.0.0.1'],
+    dns_ms: 0,
+    connect_ms: connected ? 0.4 : null,
+    p50_ms: ok ? 2 : null,
+    p95_ms: ok ? 3 : null,
+    error: ok ? null : outcome,
+    ...over,
+  };
+}
+
+function worst(statuses: CheckStatus[]): CheckStatus {
+  for (const s of ['fail', 'warn', 'ok'] as const) if (statuses.includes(s)) return s;
+  return 'ok';
+}
+
+export function upstream(...ts: UpstreamEvidence[]): CheckResult<UpstreamEvidence> {
+  return {
+    name: 'upstream',
+    status: worst(ts.map((t) => t.status)),
+    summary: 'upstream',
+    duration_ms: 10,
+    evidence: ts,
+  };
+}
+
+export function proxySample(
+  statuses: Record<string, number>,
+  noAnswer: ProxySampleEvidence['no_answer'] = {},
+): ProxySampleEvidence {
+  const samples =
+    Object.values(statuses).reduce((a, b) => a + b, 0) +
+    Object.values(noAnswer).reduce((a, b) => a + (b ?? 0), 0);
+  const gateway = (statuses['502'] ?? 0) + (statuses['503'] ?? 0) + (statuses['504'] ?? 0);
+  return {
+    kind: 'sample',
+    url: 'http://127.0.0.1:8080/health',
+    samples,
+    gateway_errors: gateway,
+    gateway_error_share: samples ? gateway / samples : 0,
+    statuses,
+    no_answer: noAnswer,
+    server: gateway ? 'nginx' : null,
+    p50_ms: 2,
+    p95_ms: 3,
+  };
+}
+
+/** A log summary from `[signature, count, upstream address]` rows. */
+export function proxyLogOf(rows: [keyof typeof SIGNATURES, number, string | null][]): ProxyLogEvidence {
+  const signatures: SignatureCount[] = rows
+    .map(([id, count, address]) => ({
+      id,
+      kind: SIGNATURES[id].kind,
+      count,
+      last_at: new Date().toISOString(),
+      upstreams: address ? [{ address, count }] : [],
+      raw: id,
+    }))
+    .sort((a, b) => b.count - a.count);
+  const failures = signatures.filter((s) => s.kind !== 'client');
+  return {
+    kind: 'log',
+    path: '/var/log/nginx/error.log',
+    format: 'nginx',
+    window_minutes: 15,
+    bytes_read: 100,
+    file_size: 100,
+    truncated: false,
+    errors: failures.reduce((a, s) => a + s.count, 0),
+    ignored: 0,
+    signatures,
+    dominant: failures[0]?.id ?? null,
+    upstreams: failures.flatMap((s) => s.upstreams),
+    error: null,
+  };
+}
+
+export function proxy(...parts: ProxyEvidence[]): CheckResult<ProxyEvidence> {
+  const s = parts.find((p): p is ProxySampleEvidence => p.kind === 'sample');
+  const l = parts.find((p): p is ProxyLogEvidence => p.kind === 'log');
+  const status: CheckStatus = s && s.gateway_errors > 0 ? 'fail' : l && l.errors > 0 ? 'warn' : 'ok';
+  return { name: 'proxy', status, summary: 'proxy', duration_ms: 10, evidence: parts };
+}
+
+export function loadRow(
+  instance: string,
+  cpu: number | null,
+  over: Partial<LoadEvidence> = {},
+): LoadEvidence {
+  const thresholds = over.thresholds ?? { cpu: 0.85, memory: 0.9 };
+  const memory = over.memory ?? null;
+  const overList = (['cpu', 'memory'] as const).filter((r) => {
+    const v = r === 'cpu' ? cpu : memory;
+    return v !== null && v > thresholds[r];
+  });
+  return {
+    instance,
+    source: 'process',
+    endpoint: `http://${instance}/metrics`,
+    status: overList.length ? 'fail' : 'ok',
+    cpu,
+    memory,
+    load: null,
+    cpu_cores: 1,
+    memory_bytes: null,
+    connections: null,
+    thresholds,
+    over: overList,
+    error: null,
+    ...over,
+  };
+}
+
+export function load(...rows: LoadEvidence[]): CheckResult<LoadEvidence> {
+  return {
+    name: 'load',
+    status: worst(rows.map((r) => r.status)),
+    summary: 'load',
+    duration_ms: 1000,
+    evidence: rows,
+  };
+}
+
+export function db(over: Partial<DatabaseEvidence> = {}): DatabaseEvidence {
+  return {
+    kind: 'postgres',
+    target: '127.0.0.1:5432/app',
+    outcome: 'ok',
+    status: 'ok',
+    error: null,
+    connect_ms: 2,
+    probes: 5,
+    failures: 0,
+    p50_ms: 0.5,
+    p95_ms: 1,
+    connections: { used: 5, max: 100, usable: 97, ratio: 0.052, by_state: { active: 1, idle: 4 } },
+    long_queries: [],
+    lock_waits: [],
+    slow: false,
+    saturated: false,
+    thresholds: { p95_ms: 100, connections: 0.9 },
+    notes: [],
+    ...over,
+  };
+}
+
+export function database(e: DatabaseEvidence): CheckResult<DatabaseEvidence> {
+  const status: CheckStatus =
+    e.outcome !== 'ok' || e.saturated
+      ? 'fail'
+      : e.slow || e.long_queries.length || e.lock_waits.length
+        ? 'warn'
+        : 'ok';
+  return { name: 'database', status, summary: 'database', duration_ms: 20, evidence: [{ ...e, status }] };
+}
+
+export const ONSET = Date.parse('2025-03-10T12:00:00Z');
+
+export function change(
+  kind: ChangeEvidence['kind'],
+  minutesBefore: number,
+  over: Partial<ChangeEvidence> = {},
+): ChangeEvidence {
+  return {
+    kind,
+    ref: `${kind === 'deploy' ? 'd' : 'c'}${String(minutesBefore).padStart(6, '0')}`,
+    summary: `${kind} ${minutesBefore} min before`,
+    author: 'Ana',
+    at: new Date(ONSET - minutesBefore * 60_000).toISOString(),
+    minutes_before_onset: minutesBefore,
+    paths: kind === 'config' ? ['nginx/checkout.conf'] : ['services/checkout/app.js'],
+    source: 'git',
+    ...over,
+  };
+}
+
+export function changesResult(...items: ChangeEvidence[]): CheckResult<ChangeEvidence> {
+  return {
+    name: 'changes',
+    status: items.length ? 'warn' : 'ok',
+    summary: 'changes',
+    duration_ms: 5,
+    evidence: items,
+  };
+}
+
+export function ev(...results: CheckResult<unknown>[]): Evidence {
+  return collectEvidence(results as CheckResult[]);
+}

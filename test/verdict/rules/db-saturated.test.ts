@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { dbSaturated } from '../../../src/verdict/rules/db-saturated.js';
+import { database, db, ev, proxy, proxySample, target, upstream } from '../build.js';
+
+const full = db({
+  saturated: true,
+  connections: {
+    used: 19,
+    max: 20,
+    usable: 17,
+    ratio: 1.118,
+    by_state: { 'idle in transaction': 12, active: 7 },
+  },
+});
+
+describe('db_saturated', () => {
+  it.each([
+    {
+      name: 'connections at the limit, site failing',
+      e: ev(database(full), upstream(target(1, 'http_5xx'))),
+      min: 0.85,
+      says: ['19 of 17', 'pg_stat_activity', "state = 'idle in transaction'"],
+    },
+    {
+      name: 'too many clients, no figures',
+      e: ev(
+        database(
+          db({ outcome: 'too_many_connections', connect_ms: null, connections: null, saturated: true }),
+        ),
+        proxy(proxySample({ 502: 3 })),
+      ),
+      min: 0.75,
+      says: ['too many clients'],
+    },
+    {
+      name: 'mysql at the limit',
+      e: ev(database(db({ ...full, kind: 'mysql', connections: { ...full.connections!, by_state: {} } }))),
+      min: 0.75,
+      says: ['information_schema.PROCESSLIST'],
+    },
+    {
+      name: 'saturated while the site serves fine: doubtful',
+      e: ev(database(full), upstream(target(1)), proxy(proxySample({ 200: 5 }))),
+      min: 0.5,
+      max: 0.6,
+      says: ['17'],
+    },
+  ])('$name → db_saturated', ({ e, min, max, says }) => {
+    const f = dbSaturated(e);
+    expect(f?.cause).toBe('db_saturated');
+    expect(f!.confidence).toBeGreaterThanOrEqual(min);
+    if (max) expect(f!.confidence).toBeLessThanOrEqual(max);
+    for (const s of says) expect(`${f!.summary} ${f!.actions.join(' ')}`).toContain(s);
+  });
+
+  it.each([
+    { name: 'room left', e: ev(database(db()), upstream(target(1, 'http_5xx'))) },
+    {
+      name: 'targets refuse: the database is not why',
+      e: ev(database(full), upstream(target(1, 'refused'))),
+    },
+    { name: 'refused database', e: ev(database(db({ outcome: 'refused' }))) },
+  ])('$name → no finding', ({ e }) => {
+    expect(dbSaturated(e)).toBeNull();
+  });
+});
