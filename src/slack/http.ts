@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { GatewatchError } from '../errors.js';
 import { verifySlackSignature } from '../sources/signatures.js';
 import { header, type InboundRequest } from '../sources/types.js';
@@ -11,6 +12,27 @@ export function parseSlackBody(contentType: string, raw: Buffer): Record<string,
   if (typeof form.payload === 'string') return JSON.parse(form.payload) as Record<string, unknown>;
   return form;
 }
+
+const User = z.looseObject({ id: z.string() });
+
+/** The kinds of request gatewatch handles, checked before Bolt sees them: a signed but malformed body is a 400. */
+const SlackRequest = z.union([
+  z.looseObject({ command: z.string().min(1), text: z.string().optional() }),
+  z.looseObject({ type: z.literal('event_callback'), event: z.looseObject({ type: z.string() }) }),
+  z.looseObject({
+    type: z.enum([
+      'block_actions',
+      'block_suggestion',
+      'view_submission',
+      'view_closed',
+      'shortcut',
+      'message_action',
+    ]),
+    user: User.optional(),
+    actions: z.array(z.looseObject({ action_id: z.string().optional() })).optional(),
+    view: z.looseObject({}).optional(),
+  }),
+]);
 
 /** POST /slack/events: verify Slack's v0 signature, answer url_verification, hand the rest to Bolt. */
 export async function handleSlackRequest(
@@ -41,6 +63,8 @@ export async function handleSlackRequest(
   } catch (err) {
     throw new GatewatchError('BAD_REQUEST', `malformed Slack payload: ${(err as Error).message}`);
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new GatewatchError('BAD_REQUEST', 'malformed Slack payload: not a JSON object');
   if (body.type === 'url_verification')
     return {
       status: 200,
@@ -48,6 +72,9 @@ export async function handleSlackRequest(
       contentType: JSON_TYPE,
     };
   if (body.ssl_check) return { status: 200, body: '', contentType: 'text/plain' };
+  const known = SlackRequest.safeParse(body);
+  if (!known.success)
+    throw new GatewatchError('BAD_REQUEST', 'not a Slack command, interaction or event payload');
   const num = header(req, 'x-slack-retry-num');
   return deps.receiver.dispatch(body, {
     num: num ? Number(num) : undefined,
