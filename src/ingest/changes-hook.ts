@@ -3,7 +3,7 @@ import type { ChangeEvent } from '../checks/types.js';
 import { errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
 import { parseJson } from '../http/body.js';
 import type { Logger } from '../log.js';
-import { verifyGatewatchSignature } from '../sources/signatures.js';
+import { requireGatewatchSignature } from '../sources/gatewatch-auth.js';
 import { header, type InboundRequest } from '../sources/types.js';
 import type { RecordedChange } from './change-events.js';
 
@@ -18,12 +18,6 @@ export const ChangeBodySchema = z.object({
   at: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
 });
 
-const REFUSALS = {
-  missing: 'missing X-Gatewatch-Timestamp or X-Gatewatch-Signature header',
-  stale: 'X-Gatewatch-Timestamp is not within five minutes of now',
-  mismatch: 'X-Gatewatch-Signature does not match the body',
-} as const;
-
 export interface ChangesHookDeps {
   /** GATEWATCH_WEBHOOK_SECRET; without it the hook refuses everything. */
   secret: string | undefined;
@@ -37,22 +31,6 @@ export interface ChangesHookDeps {
 export interface ChangesHook {
   contentTypes: readonly string[];
   handle(req: InboundRequest, json: unknown): Promise<{ status: number; body: unknown }>;
-}
-
-function authenticate(req: InboundRequest, secret: string | undefined, nowMs: number): void {
-  if (!secret)
-    throw new GatewatchError(
-      'UNAUTHORIZED',
-      'change webhooks are disabled: GATEWATCH_WEBHOOK_SECRET is not set',
-    );
-  const result = verifyGatewatchSignature(
-    req.body,
-    header(req, 'x-gatewatch-timestamp'),
-    header(req, 'x-gatewatch-signature'),
-    secret,
-    nowMs,
-  );
-  if (result !== 'ok') throw new GatewatchError('UNAUTHORIZED', REFUSALS[result]);
 }
 
 function toEvent(body: z.infer<typeof ChangeBodySchema>, nowMs: number): ChangeEvent {
@@ -79,7 +57,7 @@ export function createChangesHook(deps: ChangesHookDeps): ChangesHook {
     contentTypes: ['application/json'],
     async handle(req, json) {
       const nowMs = deps.now?.() ?? Date.now();
-      authenticate(req, deps.secret, nowMs);
+      requireGatewatchSignature(req, deps.secret, nowMs, 'change');
       const parsed = ChangeBodySchema.safeParse(Buffer.isBuffer(json) ? parseJson(json) : json);
       if (!parsed.success)
         throw new GatewatchError('BAD_REQUEST', `not a gatewatch change: ${z.prettifyError(parsed.error)}`);

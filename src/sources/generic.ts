@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../errors.js';
-import { verifyGatewatchSignature } from './signatures.js';
+import { requireGatewatchSignature } from './gatewatch-auth.js';
 import { type AlertSource, header } from './types.js';
 
 const GenericAlert = z.object({
@@ -12,12 +12,6 @@ const GenericAlert = z.object({
   url: z.url().optional(),
 });
 
-const REFUSALS = {
-  missing: 'missing X-Gatewatch-Timestamp or X-Gatewatch-Signature header',
-  stale: 'X-Gatewatch-Timestamp is not within five minutes of now',
-  mismatch: 'X-Gatewatch-Signature does not match the body',
-} as const;
-
 /**
  * gatewatch's own hook for any tool that can sign a request: it names the
  * service outright, so no match rule is needed.
@@ -27,20 +21,7 @@ export const genericSource: AlertSource = {
   contentTypes: ['application/json'],
 
   authenticate(req, config, nowMs) {
-    const secret = config.GATEWATCH_WEBHOOK_SECRET;
-    if (!secret)
-      throw new GatewatchError(
-        'UNAUTHORIZED',
-        'generic webhooks are disabled: GATEWATCH_WEBHOOK_SECRET is not set',
-      );
-    const result = verifyGatewatchSignature(
-      req.body,
-      header(req, 'x-gatewatch-timestamp'),
-      header(req, 'x-gatewatch-signature'),
-      secret,
-      nowMs,
-    );
-    if (result !== 'ok') throw new GatewatchError('UNAUTHORIZED', REFUSALS[result]);
+    requireGatewatchSignature(req, config.GATEWATCH_WEBHOOK_SECRET, nowMs, 'generic');
   },
 
   parse(body, req, nowMs) {

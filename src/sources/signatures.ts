@@ -27,6 +27,21 @@ export function verifyPagerDutySignature(body: Buffer, header: string, secrets: 
 
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
+export type TimestampedVerdict = 'ok' | 'missing' | 'stale' | 'mismatch';
+
+/** The scheme Slack and gatewatch's own hooks share: a signed timestamp within five minutes. */
+function verifyTimestamped(
+  timestamp: string | undefined,
+  signature: string | undefined,
+  nowMs: number,
+  expected: (timestamp: string) => string,
+): TimestampedVerdict {
+  if (!timestamp || !signature) return 'missing';
+  const ts = Number(timestamp);
+  if (!Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > SIGNATURE_WINDOW_SECONDS) return 'stale';
+  return safeEqualHex(signature, expected(timestamp)) ? 'ok' : 'mismatch';
+}
+
 /** Slack v0 request signing: `v0=` HMAC of `v0:TIMESTAMP:BODY`, within five minutes. */
 export function verifySlackSignature(
   body: Buffer,
@@ -34,12 +49,8 @@ export function verifySlackSignature(
   signature: string | undefined,
   secret: string,
   nowMs: number,
-): 'ok' | 'missing' | 'stale' | 'mismatch' {
-  if (!timestamp || !signature) return 'missing';
-  const ts = Number(timestamp);
-  if (!Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > SIGNATURE_WINDOW_SECONDS) return 'stale';
-  const expected = `v0=${hmacHex(secret, `v0:${timestamp}:`, body)}`;
-  return safeEqualHex(signature, expected) ? 'ok' : 'mismatch';
+): TimestampedVerdict {
+  return verifyTimestamped(timestamp, signature, nowMs, (ts) => `v0=${hmacHex(secret, `v0:${ts}:`, body)}`);
 }
 
 /** gatewatch's own hooks: `sha256=` HMAC of `TIMESTAMP.BODY`, within five minutes. */
@@ -49,12 +60,8 @@ export function verifyGatewatchSignature(
   signature: string | undefined,
   secret: string,
   nowMs: number,
-): 'ok' | 'missing' | 'stale' | 'mismatch' {
-  if (!timestamp || !signature) return 'missing';
-  const ts = Number(timestamp);
-  if (!Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > SIGNATURE_WINDOW_SECONDS) return 'stale';
-  const expected = `sha256=${hmacHex(secret, `${timestamp}.`, body)}`;
-  return safeEqualHex(signature, expected) ? 'ok' : 'mismatch';
+): TimestampedVerdict {
+  return verifyTimestamped(timestamp, signature, nowMs, (ts) => `sha256=${hmacHex(secret, `${ts}.`, body)}`);
 }
 
 export function signGatewatch(body: string | Buffer, secret: string, nowMs = Date.now()) {
