@@ -4,7 +4,7 @@ import { errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
 import { parseJson } from '../http/body.js';
 import type { Logger } from '../log.js';
 import { requireGatewatchSignature } from '../sources/gatewatch-auth.js';
-import { header, type InboundRequest } from '../sources/types.js';
+import type { InboundRequest } from '../sources/types.js';
 import type { RecordedChange } from './change-events.js';
 
 /** The contract's change body; extra fields from a sender's tooling are dropped, not refused. */
