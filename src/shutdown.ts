@@ -25,7 +25,9 @@ export function gracefulWorker(worker: Worker, log: Logger): WorkerShutdown {
 
   return {
     async close(timeoutMs) {
-      const drained = worker.close().then(() => true);
+      // With nothing in flight there is nothing to wait for; a forced close also skips waiting
+      // out a blocking fetch, which after a Redis restart can take the whole timeout.
+      const drained = worker.close(active.size === 0).then(() => true);
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
