@@ -7,6 +7,7 @@ const HINTS: Record<string, string> = {
   prometheus: 'apt-get install -y --no-install-recommends prometheus',
   'prometheus-node-exporter': 'apt-get install -y --no-install-recommends prometheus-node-exporter',
   git: 'apt-get install -y git',
+  openssl: 'apt-get install -y openssl',
 };
 
 /** Path of a binary the tests need; a missing one fails loudly with how to install it, never a skip. */

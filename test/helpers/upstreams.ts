@@ -53,16 +53,20 @@ export function resettingUpstream(): Promise<Upstream> {
 }
 
 /** Accepts and never answers. */
-export function hangingUpstream(): Promise<Upstream> {
+/** Accepts and never answers; `openConnections()` tells whether clients let go of it. */
+export function hangingUpstream(): Promise<Upstream & { openConnections(): number }> {
   const sockets = new Set<import('node:net').Socket>();
   const server = createTcpServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    // Read and drop the request, so a client's close is seen (a paused socket never emits 'end').
+    socket.resume();
   });
   const up = listen(server);
   return up.then((u) => ({
     ...u,
+    openConnections: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await u.close();
