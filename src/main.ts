@@ -25,7 +25,7 @@ import { JobQueue } from './queue/jobs.js';
 import { createWorker } from './queue/worker.js';
 import { connectRedis, redisAnswers, whenReady } from './redis.js';
 import { gracefulWorker } from './shutdown.js';
-import { createSlackApp, type SlackTransport } from './slack/app.js';
+import type { SlackTransport } from './slack/app.js';
 import { createSlackClient } from './slack/client.js';
 import { registerCommands } from './slack/commands.js';
 import { handleSlackRequest } from './slack/http.js';
@@ -158,7 +158,10 @@ export async function start(opts: StartOptions): Promise<Running> {
     metrics.watchQueue(() => jobs.queue.getJobCounts());
     // Socket Mode when SLACK_APP_TOKEN is set, else Slack's HTTP requests on /slack/events.
     const slackApp: SlackTransport | null =
-      config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET ? createSlackApp(config) : null;
+      // Bolt is loaded only where Slack requests are served: workers never carry it.
+      config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET
+        ? (await import('./slack/app.js')).createSlackApp(config)
+        : null;
     if (slackApp) {
       registerCommands(slackApp.app, { store, jobs, playbooks, log });
       registerInteractions(slackApp.app, { store, jobs, playbooks, pagerduty, log });

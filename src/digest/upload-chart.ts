@@ -2,7 +2,6 @@ import type { WebClient } from '@slack/web-api';
 import { request } from 'undici';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { renderChartPng } from './chart.js';
 import type { Digest } from './types.js';
 
 const UPLOAD_TIMEOUT_MS = 10_000;
@@ -18,6 +17,8 @@ export async function uploadChart(
   ts: string,
 ): Promise<boolean> {
   try {
+    // Loaded on first use: the native canvas costs ~25 MB of RSS a worker should not carry idle.
+    const { renderChartPng } = await import('./chart.js');
     const png = renderChartPng(digest);
     const filename = `gatewatch-digest-${digest.week}.png`;
     const target = await deps.client.files.getUploadURLExternal({
