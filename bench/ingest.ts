@@ -5,7 +5,7 @@
  *    into BullMQ, against a bare node:http server doing only JSON parse + HMAC +
  *    queue.add (bench/ingest-bare-server.ts), same Redis, same load, same run.
  *    Reports both rates, their ratio (target ≥ 0.8) and latency percentiles.
- * 2. Storm: 10,000 duplicate alerts of one incident into `gatewatch start`
+ * 2. Storm: 10,000 duplicate alerts of one incident into `gatewatch serve`, with one `gatewatch worker`
  *    (server and worker, Slack faked over HTTP): Slack calls made (target: one
  *    root message, at most one edit per 2 s) and the process's peak RSS (target ≤ 150 MB).
  *
@@ -79,7 +79,11 @@ function compile(): { cli: string; mode: string; cleanup(): void } {
 function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return proc;
@@ -244,7 +248,8 @@ async function storm(redisUrl: string, cli: string) {
   const slack = await new LocalSlack().start();
   const dir = playbooksDir(target);
   const port = await freePort();
-  const proc = spawnNode([cli, 'start'], {
+  // The deployment shape: one `serve` process taking the storm, one `worker` diagnosing and posting.
+  const env = {
     PORT: String(port),
     HOST: '127.0.0.1',
     REDIS_URL: redisUrl,
@@ -253,14 +258,19 @@ async function storm(redisUrl: string, cli: string) {
     PAGERDUTY_WEBHOOK_SECRETS: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-bench',
     SLACK_API_URL: slack.url,
-  });
+  };
+  const proc = spawnNode([cli, 'serve'], env);
+  const worker = spawnNode([cli, 'worker'], env);
   const base = `http://127.0.0.1:${port}`;
   try {
     await healthy(base);
     const idle = memoryMb(proc.pid!);
+    const workerIdle = memoryMb(worker.pid!);
     let peakRss = idle.rss;
+    let workerPeakRss = workerIdle.rss;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, memoryMb(proc.pid!).rss);
+      workerPeakRss = Math.max(workerPeakRss, memoryMb(worker.pid!).rss);
     }, 50);
     let sent = 0;
     const started = performance.now();
@@ -284,6 +294,7 @@ async function storm(redisUrl: string, cli: string) {
     await new Promise((r) => setTimeout(r, 2500));
     clearInterval(sampler);
     const end = memoryMb(proc.pid!);
+    const workerEnd = memoryMb(worker.pid!);
     const roots = slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts).length;
     const replies = slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts).length;
     // Edits while the diagnosis runs show check progress (the Slack layer paces those); the
@@ -305,9 +316,12 @@ async function storm(redisUrl: string, cli: string) {
       finalText: slack.roots()[0]?.text ?? '',
       idleRss: idle.rss,
       peakRss: Math.max(peakRss, end.peak),
+      workerIdleRss: workerIdle.rss,
+      workerPeakRss: Math.max(workerPeakRss, workerEnd.peak),
     };
   } finally {
     await stop(proc);
+    await stop(worker);
     await slack.stop();
     upstream.close();
     rmSync(dir, { recursive: true, force: true });
@@ -338,7 +352,7 @@ async function main() {
       '',
       `mean webhooks/s: bare ${rate('bare').toFixed(0)}, gatewatch ${rate('gatewatch').toFixed(0)}; ratio ${ratio.toFixed(2)} (target ≥ 0.8) ${ratio >= 0.8 ? 'MET' : 'NOT MET'}`,
       '',
-      `storm: ${STORM} duplicate alerts of one incident into gatewatch start in ${s.seconds.toFixed(1)} s (${(STORM / s.seconds).toFixed(0)}/s), ${s.accepted} accepted`,
+      `storm: ${STORM} duplicate alerts of one incident into gatewatch serve (+ one worker) in ${s.seconds.toFixed(1)} s (${(STORM / s.seconds).toFixed(0)}/s), ${s.accepted} accepted`,
       '',
       '| Slack | count | target |',
       '|---|---|---|',
@@ -350,7 +364,8 @@ async function main() {
       `| shortest gap between any two edits | ${secs(s.minGapAllMs)} | — |`,
       '',
       `final root message: ${s.finalText}`,
-      `gatewatch start RSS: idle ${s.idleRss.toFixed(0)} MB, peak ${s.peakRss.toFixed(0)} MB (target ≤ 150 MB) ${s.peakRss <= 150 ? 'MET' : 'NOT MET'}`,
+      `gatewatch serve RSS: idle ${s.idleRss.toFixed(0)} MB, peak ${s.peakRss.toFixed(0)} MB (target ≤ 150 MB) ${s.peakRss <= 150 ? 'MET' : 'NOT MET'}`,
+      `gatewatch worker RSS: idle ${s.workerIdleRss.toFixed(0)} MB, peak ${s.workerPeakRss.toFixed(0)} MB`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebClientEvent } from '@slack/web-api';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createDigestHandler } from './digest/job.js';
 import { createHttpServer } from './http/server.js';
@@ -67,7 +66,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   };
 
   const slackClient = config.SLACK_BOT_TOKEN
-    ? createSlackClient(config, { fetch: countingSlackFetch(metrics) })
+    ? createSlackClient(config, { fetch: countingSlackFetch(metrics) }, log)
     : null;
   slackClient?.on(WebClientEvent.RATE_LIMITED, (retrySec: number) => {
     metrics.slackRateLimited.inc();
@@ -100,8 +99,7 @@ export async function start(opts: StartOptions): Promise<Running> {
         pagerduty,
         log,
         env,
-        // Checks that remember state take a standalone Redis; on Cluster they run without memory.
-        redis: redis instanceof Redis ? redis : undefined,
+        redis,
         keyPrefix: config.REDIS_PREFIX,
         changeEvents: new ChangeEventStore(redis, config.REDIS_PREFIX),
         onVerdict: (v) => metrics.observeVerdict(v),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { CheckName, ChecksConfig } from '../playbooks/schema.js';
 
@@ -44,7 +44,7 @@ export interface CheckContext {
   timeoutMs: number;
   changeEvents?: ChangeEventReader;
   /** Present when a Redis is configured: checks may remember state between runs. */
-  redis?: Redis;
+  redis?: Redis | Cluster;
   keyPrefix?: string;
 }
 

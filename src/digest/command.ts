@@ -42,7 +42,7 @@ export async function runDigestCommand(
     }
     const channel = config.DIGEST_CHANNEL ?? config.SLACK_CHANNEL;
     const res = await postDigest(
-      { client: createSlackClient(config), redis, prefix: config.REDIS_PREFIX, log },
+      { client: createSlackClient(config, {}, log), redis, prefix: config.REDIS_PREFIX, log },
       digest,
       channel,
       'manual',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type RunChecksOptions, runChecks } from '../checks/runner.js';
 import type { ChangeEventReader, CheckResult } from '../checks/types.js';
 import { errorMessage, isGatewatchError } from '../errors.js';
@@ -19,7 +19,7 @@ export interface DiagnoseDeps {
   slack: SlackThread | null;
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
-  redis?: Redis;
+  redis?: Redis | Cluster;
   keyPrefix?: string;
   changeEvents?: ChangeEventReader;
   onVerdict?: (verdict: Verdict) => void;

@@ -1,6 +1,27 @@
 import { type WebAPICallResult, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { errorMessage, GatewatchError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+type SlackLogger = NonNullable<WebClientOptions['logger']>;
+type SlackLogLevel = ReturnType<SlackLogger['getLevel']>;
+
+/** The WebClient's logger interface over pino, so its rate-limit notices are JSON lines like every other. */
+function slackLogger(log: Logger): SlackLogger {
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  let level = 'info' as SlackLogLevel;
+  return {
+    debug: (...msg) => log.debug(text(msg)),
+    info: (...msg) => log.info(text(msg)),
+    warn: (...msg) => log.warn(text(msg)),
+    error: (...msg) => log.error(text(msg)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
 
 /**
  * The one Slack Web API client: honours SLACK_API_URL, waits out 429s as told by
@@ -9,9 +30,11 @@ import { errorMessage, GatewatchError } from '../errors.js';
 export function createSlackClient(
   config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL'>,
   extra: WebClientOptions = {},
+  log?: Logger,
 ): WebClient {
   return new WebClient(config.SLACK_BOT_TOKEN, {
     slackApiUrl: config.SLACK_API_URL,
+    ...(log ? { logger: slackLogger(log.child({ component: 'slack-web-api' })) } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 200, maxTimeout: 5000, randomize: true },
     rejectRateLimitedCalls: false,
     timeout: 10_000,
