@@ -146,6 +146,8 @@ export const redisDriver: DbDriver = {
     if (code === 'ERR' && /max number of clients/i.test((err as Error).message))
       return 'too_many_connections';
     if (code === 'LOADING' || code === 'MASTERDOWN') return 'refused';
+    // ioredis's own commandTimeout error carries no code; its message is fixed in ioredis.
+    if (/^Command timed out$/.test((err as Error | undefined)?.message ?? '')) return 'timeout';
     const net = classifyNetworkError(err);
     if (net === 'refused' || net === 'timeout' || net === 'dns') return net;
     return 'error';

@@ -261,7 +261,7 @@ describe('database check: a server that accepts and never answers', () => {
           { timeoutMs: 800 },
         );
         const e = only(out);
-        expect(e.outcome, kind).toBe('timeout');
+        expect(e.outcome, `${kind}: ${e.error}`).toBe('timeout');
         expect(out.status).toBe('fail');
         expect(out.json).not.toContain('p4ss-w0rd');
         // Generous: the point is that it does not wait for the driver's own (much longer) timeouts.

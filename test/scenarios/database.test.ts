@@ -1,21 +1,15 @@
 // Worlds where the database decides: one private PostgreSQL cluster for the
 // file, an app process that queries it on every request, nginx in front.
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
-import { accuracyTable, check, gitRepo, playbookDir, startApp } from './world.js';
+import { check, gitRepo, scenarioSuite, startApp } from './world.js';
 
-const table = accuracyTable('scenarios: database');
-const pb = playbookDir();
+const { table, pb, later } = scenarioSuite('scenarios: database');
 let db: PrivatePostgres;
 let appDsn: string;
-let cleanups: (() => unknown)[] = [];
-const later = <T>(thing: T, stop: (t: T) => unknown): T => {
-  cleanups.push(() => stop(thing));
-  return thing;
-};
 
 beforeAll(async () => {
   db = await startPostgres({ maxConnections: 20 });
@@ -26,13 +20,7 @@ beforeAll(async () => {
   await admin.query('CREATE ROLE app LOGIN; GRANT SELECT ON orders TO app');
   appDsn = `postgres://app@127.0.0.1:${db.port}/postgres`;
 });
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
 afterAll(async () => {
-  table.print();
-  pb.destroy();
   await db?.destroy();
 });
 

@@ -1,29 +1,14 @@
 // Worlds whose 502s need a fix: each built for real on loopback (nginx in front
 // of real processes, a git repo of the proxy config) and judged by
 // `gatewatch check --json` in its own process.
-import { afterAll, afterEach, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { startNxdomainDns } from '../helpers/nxdomain-dns.js';
 import { freePort } from '../helpers/ports.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { accuracyTable, check, gitRepo, playbookDir, startApp } from './world.js';
+import { check, gitRepo, scenarioSuite, startApp } from './world.js';
 
-const table = accuracyTable('scenarios: fix');
-const pb = playbookDir();
-let cleanups: (() => unknown)[] = [];
-const later = <T>(thing: T, stop: (t: T) => unknown): T => {
-  cleanups.push(() => stop(thing));
-  return thing;
-};
-
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-afterAll(() => {
-  table.print();
-  pb.destroy();
-});
+const { table, pb, later } = scenarioSuite('scenarios: fix');
 
 const HOUR = 60;
 const DAY = 24 * HOUR;

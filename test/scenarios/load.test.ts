@@ -2,27 +2,12 @@
 // one, a partially hot fleet, and two healthy ones. The apps are separate
 // processes whose own CPU the load check scrapes.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
-import { accuracyTable, check, drive, gitRepo, playbookDir, startApp } from './world.js';
+import { check, drive, gitRepo, scenarioSuite, startApp } from './world.js';
 
-const table = accuracyTable('scenarios: load and health');
-const pb = playbookDir();
-let cleanups: (() => unknown)[] = [];
-const later = <T>(thing: T, stop: (t: T) => unknown): T => {
-  cleanups.push(() => stop(thing));
-  return thing;
-};
-
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-afterAll(() => {
-  table.print();
-  pb.destroy();
-});
+const { table, pb, later } = scenarioSuite('scenarios: load and health');
 
 const DAY = 24 * 60;
 

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { afterAll, afterEach, expect } from 'vitest';
 import { stringify } from 'yaml';
 import type { Verdict } from '../../src/verdict/types.js';
 import { requireBinary } from '../helpers/binaries.js';
@@ -214,4 +214,27 @@ export function drive(url: string, concurrency: number): { stop(): Promise<void>
       await Promise.all(lanes);
     },
   };
+}
+
+/**
+ * The frame every scenario file shares: an accuracy table printed at the end, a playbook
+ * directory, and `later(thing, stop)` to stop each world's processes after its test.
+ */
+export function scenarioSuite(title: string) {
+  const table = accuracyTable(title);
+  const pb = playbookDir();
+  let cleanups: (() => unknown)[] = [];
+  const later = <T>(thing: T, stop: (t: T) => unknown): T => {
+    cleanups.push(() => stop(thing));
+    return thing;
+  };
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+  afterAll(() => {
+    table.print();
+    pb.destroy();
+  });
+  return { table, pb, later };
 }
