@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebClientEvent } from '@slack/web-api';
+import { type WebClient, WebClientEvent } from '@slack/web-api';
 import type { Worker } from 'bullmq';
 import type { Config } from './config.js';
 import { createDigestHandler } from './digest/job.js';
@@ -82,148 +82,180 @@ export async function start(opts: StartOptions): Promise<Running> {
       })
     : null;
 
-  if (opts.work) {
-    const redis = connectRedis(config, 'worker');
-    const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
-    const slack = slackClient
-      ? new SlackThread({ client: slackClient, store, defaultChannel: config.SLACK_CHANNEL, log })
-      : null;
-    if (!slack) log.warn('SLACK_BOT_TOKEN is not set: verdicts are logged, not posted');
-    const worker = createWorker(
-      redis,
-      config.REDIS_PREFIX,
-      {
-        store,
-        playbooks,
-        slack,
-        pagerduty,
-        log,
-        env,
-        redis,
-        keyPrefix: config.REDIS_PREFIX,
-        changeEvents: new ChangeEventStore(redis, config.REDIS_PREFIX),
-        onVerdict: (v) => metrics.observeVerdict(v),
-        digest: createDigestHandler({
-          store,
-          slack: slackClient,
-          channel: config.DIGEST_CHANNEL ?? config.SLACK_CHANNEL,
-          tz: config.DIGEST_TZ,
-        }),
-      },
-      {
-        concurrency: config.WORKER_CONCURRENCY,
-        queueName: opts.queueName,
-        lockMs: config.WORKER_LOCK_MS,
-        stalledIntervalMs: config.WORKER_STALLED_MS,
-      },
-    );
-    worker.on('completed', (job) => metrics.observeJob(job, 'completed'));
-    worker.on('failed', (job) => job && metrics.observeJob(job, 'failed'));
-    const shutdown = gracefulWorker(worker, log);
-    running.worker = worker;
-    closers.push(() => redis.quit());
-    closers.push(() => shutdown.close(config.SHUTDOWN_TIMEOUT_MS));
-    // Every worker upserts the same schedule; BullMQ makes one digest job per period of it.
-    // Not awaited: a worker started while Redis is down schedules once Redis is back.
-    const digestSchedule = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
-    digestSchedule
-      .scheduleDigest(config.DIGEST_CRON, config.DIGEST_TZ)
-      .catch((err: unknown) =>
-        log.error({ err: String(err), cron: config.DIGEST_CRON }, 'could not schedule the weekly digest'),
-      );
-    closers.push(() => digestSchedule.close());
-    if (!opts.serve && config.METRICS_PORT !== undefined) {
-      const depth = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
-      metrics.watchQueue(() => depth.queue.getJobCounts());
-      const metricsServer = await serveMetrics(metrics, () => redisAnswers(redis), {
-        port: config.METRICS_PORT,
-        host: config.HOST,
-      });
-      running.port = (metricsServer.address() as AddressInfo).port;
-      log.info({ port: running.port }, 'worker metrics listening');
-      closers.push(() => depth.close());
-      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
-    }
-  }
-
-  if (opts.serve) {
-    const redis = connectRedis(config, 'http');
-    // Serve even while Redis is down (webhooks answer 503, /readyz says why), but give it a moment first.
-    if (!(await whenReady(redis, 2000)))
-      log.warn('Redis is not reachable yet; webhooks answer 503 until it is');
-    const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
-    const jobs = new JobQueue(redis, config.REDIS_PREFIX, opts.queueName);
-    metrics.watchQueue(() => jobs.queue.getJobCounts());
-    // Socket Mode when SLACK_APP_TOKEN is set, else Slack's HTTP requests on /slack/events.
-    const slackApp: SlackTransport | null =
-      // Bolt is loaded only where Slack requests are served: workers never carry it.
-      config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET
-        ? (await import('./slack/app.js')).createSlackApp(config)
-        : null;
-    if (slackApp) {
-      registerCommands(slackApp.app, { store, jobs, playbooks, log });
-      registerInteractions(slackApp.app, { store, jobs, playbooks, pagerduty, log });
-    }
-    const server = createHttpServer({
-      config,
-      sources: SOURCES,
-      ingest: async (alerts) => {
-        const answer = await ingestAlerts(alerts, {
-          store,
-          jobs,
-          playbooks,
-          log,
-          onIgnored: (source) => metrics.ignored.inc({ source }),
-        });
-        countNewIncidents(metrics, answer, async (id) => (await store.get(id))?.service);
-        return answer;
-      },
-      deliveries: new DeliveryLog(redis, config.REDIS_PREFIX),
-      extraWebhooks: {
-        changes: createChangesHook({
-          secret: config.GATEWATCH_WEBHOOK_SECRET,
-          store: new ChangeEventStore(redis, config.REDIS_PREFIX),
-          services: playbooks,
-          log,
-        }),
-      },
-      slack:
-        slackApp?.mode === 'http'
-          ? (req, type) =>
-              handleSlackRequest(req, type, {
-                signingSecret: config.SLACK_SIGNING_SECRET,
-                receiver: slackApp.receiver,
-                now: Date.now,
-              })
-          : undefined,
-      ready: () => redisAnswers(redis),
-      metrics,
-      log,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.PORT, config.HOST, () => resolve());
-    });
-    running.server = server;
-    running.port = (server.address() as AddressInfo).port;
-    if (slackApp?.mode === 'socket') {
-      await slackApp.app.start();
-      closers.push(() => slackApp.app.stop());
-      log.info('Slack connected over Socket Mode');
-    }
-    log.info(
-      { port: running.port, host: config.HOST, services: [...playbooks.keys()] },
-      'gatewatch listening',
-    );
-    closers.push(() => redis.quit());
-    closers.push(() => jobs.close());
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    );
-  }
+  const shared: Shared = {
+    config,
+    log,
+    env,
+    playbooks,
+    metrics,
+    slackClient,
+    pagerduty,
+    closers,
+    running,
+    queueName: opts.queueName,
+    alsoServes: Boolean(opts.serve),
+  };
+  if (opts.work) await startWorkers(shared);
+  if (opts.serve) await startServer(shared);
   return running;
+}
+
+/** What both halves of a process share: made once in `start`. */
+interface Shared {
+  config: Config;
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+  playbooks: PlaybookSet;
+  metrics: Metrics;
+  slackClient: WebClient | null;
+  pagerduty: PagerDutyClient | null;
+  closers: (() => Promise<unknown>)[];
+  running: Running;
+  queueName?: string;
+  alsoServes: boolean;
+}
+
+/** The queue side: diagnosis, Slack posting and the digest, with graceful hand-back on shutdown. */
+async function startWorkers(shared: Shared): Promise<void> {
+  const { config, log, env, playbooks, metrics, slackClient, pagerduty, closers, running } = shared;
+  const redis = connectRedis(config, 'worker');
+  const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
+  const slack = slackClient
+    ? new SlackThread({ client: slackClient, store, defaultChannel: config.SLACK_CHANNEL, log })
+    : null;
+  if (!slack) log.warn('SLACK_BOT_TOKEN is not set: verdicts are logged, not posted');
+  const worker = createWorker(
+    redis,
+    config.REDIS_PREFIX,
+    {
+      store,
+      playbooks,
+      slack,
+      pagerduty,
+      log,
+      env,
+      redis,
+      keyPrefix: config.REDIS_PREFIX,
+      changeEvents: new ChangeEventStore(redis, config.REDIS_PREFIX),
+      onVerdict: (v) => metrics.observeVerdict(v),
+      digest: createDigestHandler({
+        store,
+        slack: slackClient,
+        channel: config.DIGEST_CHANNEL ?? config.SLACK_CHANNEL,
+        tz: config.DIGEST_TZ,
+      }),
+    },
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      queueName: shared.queueName,
+      lockMs: config.WORKER_LOCK_MS,
+      stalledIntervalMs: config.WORKER_STALLED_MS,
+    },
+  );
+  worker.on('completed', (job) => metrics.observeJob(job, 'completed'));
+  worker.on('failed', (job) => job && metrics.observeJob(job, 'failed'));
+  const shutdown = gracefulWorker(worker, log);
+  running.worker = worker;
+  closers.push(() => redis.quit());
+  closers.push(() => shutdown.close(config.SHUTDOWN_TIMEOUT_MS));
+  // Every worker upserts the same schedule; BullMQ makes one digest job per period of it.
+  // Not awaited: a worker started while Redis is down schedules once Redis is back.
+  const digestSchedule = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+  digestSchedule
+    .scheduleDigest(config.DIGEST_CRON, config.DIGEST_TZ)
+    .catch((err: unknown) =>
+      log.error({ err: String(err), cron: config.DIGEST_CRON }, 'could not schedule the weekly digest'),
+    );
+  closers.push(() => digestSchedule.close());
+  if (!shared.alsoServes && config.METRICS_PORT !== undefined) {
+    const depth = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+    metrics.watchQueue(() => depth.queue.getJobCounts());
+    const metricsServer = await serveMetrics(metrics, () => redisAnswers(redis), {
+      port: config.METRICS_PORT,
+      host: config.HOST,
+    });
+    running.port = (metricsServer.address() as AddressInfo).port;
+    log.info({ port: running.port }, 'worker metrics listening');
+    closers.push(() => depth.close());
+    closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+  }
+}
+
+/** The HTTP side: webhooks, Slack requests (or Socket Mode), health and metrics. */
+async function startServer(shared: Shared): Promise<void> {
+  const { config, log, playbooks, metrics, pagerduty, closers, running } = shared;
+  const redis = connectRedis(config, 'http');
+  // Serve even while Redis is down (webhooks answer 503, /readyz says why), but give it a moment first.
+  if (!(await whenReady(redis, 2000)))
+    log.warn('Redis is not reachable yet; webhooks answer 503 until it is');
+  const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
+  const jobs = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+  metrics.watchQueue(() => jobs.queue.getJobCounts());
+  // Socket Mode when SLACK_APP_TOKEN is set, else Slack's HTTP requests on /slack/events.
+  const slackApp: SlackTransport | null =
+    // Bolt is loaded only where Slack requests are served: workers never carry it.
+    config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET
+      ? (await import('./slack/app.js')).createSlackApp(config)
+      : null;
+  if (slackApp) {
+    registerCommands(slackApp.app, { store, jobs, playbooks, log });
+    registerInteractions(slackApp.app, { store, jobs, playbooks, pagerduty, log });
+  }
+  const server = createHttpServer({
+    config,
+    sources: SOURCES,
+    ingest: async (alerts) => {
+      const answer = await ingestAlerts(alerts, {
+        store,
+        jobs,
+        playbooks,
+        log,
+        onIgnored: (source) => metrics.ignored.inc({ source }),
+      });
+      countNewIncidents(metrics, answer, async (id) => (await store.get(id))?.service);
+      return answer;
+    },
+    deliveries: new DeliveryLog(redis, config.REDIS_PREFIX),
+    extraWebhooks: {
+      changes: createChangesHook({
+        secret: config.GATEWATCH_WEBHOOK_SECRET,
+        store: new ChangeEventStore(redis, config.REDIS_PREFIX),
+        services: playbooks,
+        log,
+      }),
+    },
+    slack:
+      slackApp?.mode === 'http'
+        ? (req, type) =>
+            handleSlackRequest(req, type, {
+              signingSecret: config.SLACK_SIGNING_SECRET,
+              receiver: slackApp.receiver,
+              now: Date.now,
+            })
+        : undefined,
+    ready: () => redisAnswers(redis),
+    metrics,
+    log,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  running.server = server;
+  running.port = (server.address() as AddressInfo).port;
+  if (slackApp?.mode === 'socket') {
+    await slackApp.app.start();
+    closers.push(() => slackApp.app.stop());
+    log.info('Slack connected over Socket Mode');
+  }
+  log.info({ port: running.port, host: config.HOST, services: [...playbooks.keys()] }, 'gatewatch listening');
+  closers.push(() => redis.quit());
+  closers.push(() => jobs.close());
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  );
 }
