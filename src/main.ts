@@ -29,6 +29,7 @@ import { createSlackClient } from './slack/client.js';
 import { registerCommands } from './slack/commands.js';
 import { handleSlackRequest } from './slack/http.js';
 import { registerInteractions } from './slack/interactions.js';
+import { POST_CLIENT_OPTIONS } from './slack/outbox.js';
 import { SlackThread } from './slack/thread.js';
 import { SOURCES } from './sources/registry.js';
 
@@ -68,10 +69,16 @@ export async function start(opts: StartOptions): Promise<Running> {
   const slackClient = config.SLACK_BOT_TOKEN
     ? createSlackClient(config, { fetch: countingSlackFetch(metrics) }, log)
     : null;
-  slackClient?.on(WebClientEvent.RATE_LIMITED, (retrySec: number) => {
-    metrics.slackRateLimited.inc();
-    metrics.slackRateLimitWait.inc(retrySec);
-  });
+  // Posts go through a client that never retries on its own: a lost answer is looked up in Slack
+  // before posting again (src/slack/outbox.ts), so a retry cannot duplicate a message.
+  const slackPostClient = config.SLACK_BOT_TOKEN
+    ? createSlackClient(config, { fetch: countingSlackFetch(metrics), ...POST_CLIENT_OPTIONS }, log)
+    : null;
+  for (const client of [slackClient, slackPostClient])
+    client?.on(WebClientEvent.RATE_LIMITED, (retrySec: number) => {
+      metrics.slackRateLimited.inc();
+      metrics.slackRateLimitWait.inc(retrySec);
+    });
 
   const pagerduty = config.PAGERDUTY_API_TOKEN
     ? new PagerDutyClient({
@@ -89,6 +96,7 @@ export async function start(opts: StartOptions): Promise<Running> {
     playbooks,
     metrics,
     slackClient,
+    slackPostClient,
     pagerduty,
     closers,
     running,
@@ -108,6 +116,7 @@ interface Shared {
   playbooks: PlaybookSet;
   metrics: Metrics;
   slackClient: WebClient | null;
+  slackPostClient: WebClient | null;
   pagerduty: PagerDutyClient | null;
   closers: (() => Promise<unknown>)[];
   running: Running;
@@ -117,11 +126,18 @@ interface Shared {
 
 /** The queue side: diagnosis, Slack posting and the digest, with graceful hand-back on shutdown. */
 async function startWorkers(shared: Shared): Promise<void> {
-  const { config, log, env, playbooks, metrics, slackClient, pagerduty, closers, running } = shared;
+  const { config, log, env, playbooks, metrics, slackClient, slackPostClient, pagerduty, closers, running } =
+    shared;
   const redis = connectRedis(config, 'worker');
   const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
   const slack = slackClient
-    ? new SlackThread({ client: slackClient, store, defaultChannel: config.SLACK_CHANNEL, log })
+    ? new SlackThread({
+        client: slackClient,
+        postClient: slackPostClient ?? undefined,
+        store,
+        defaultChannel: config.SLACK_CHANNEL,
+        log,
+      })
     : null;
   if (!slack) log.warn('SLACK_BOT_TOKEN is not set: verdicts are logged, not posted');
   const worker = createWorker(

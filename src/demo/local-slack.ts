@@ -20,12 +20,27 @@ export interface StoredMessage {
   edits: number;
 }
 
-/** How the next call fails: a 429 with Retry-After, a 5xx, an ok:false error, or a dropped connection. */
+/**
+ * How the next call fails: a 429 with Retry-After, a 5xx, an ok:false error, a
+ * connection cut before anything happens (`drop`), or a call that succeeds at
+ * Slack but whose answer never arrives (`acceptThenDrop`: stored, then the socket is cut).
+ */
 export type Fault =
   | { status: 429; retryAfter: number }
   | { status: 500 | 502 | 503 }
   | { error: string }
-  | { drop: true };
+  | { drop: true }
+  | { acceptThenDrop: true };
+
+type Answer = { status: number; body: unknown; headers?: Record<string, string>; cut?: boolean };
+
+/** Slack's ts as a number that orders and compares exactly ("1700000000.000012" → µs). */
+function tsMicros(ts: string): number {
+  const [s = '0', f = ''] = ts.split('.');
+  return Number(s) * 1e6 + Number(f.padEnd(6, '0').slice(0, 6));
+}
+
+const truthy = (v: unknown) => v === true || v === 'true' || v === '1' || v === 1;
 
 /** A message posted to a response_url (slash commands and interactions answer the user through these). */
 export interface ResponseUrlPost {
@@ -97,7 +112,11 @@ export class LocalSlack {
         return;
       }
       void this.handle(req).then(
-        ({ status, body, headers }) => {
+        ({ status, body, headers, cut }) => {
+          if (cut) {
+            req.socket.destroy();
+            return;
+          }
           res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
           res.end(JSON.stringify(body));
         },
@@ -188,9 +207,7 @@ export class LocalSlack {
     return `${Math.floor(Date.now() / 1000)}.${String(this.seq).padStart(6, '0')}`;
   }
 
-  private async handle(
-    req: IncomingMessage,
-  ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+  private async handle(req: IncomingMessage): Promise<Answer> {
     const url = new URL(req.url ?? '/', 'http://x');
     const raw = await readAll(req);
     if (url.pathname.startsWith('/response/')) {
@@ -221,6 +238,10 @@ export class LocalSlack {
       if (fault) {
         if ('error' in fault) return { status: 200, body: { ok: false, error: fault.error } };
         if ('drop' in fault) return { status: 200, body: { ok: false, error: 'fake_slack_misplaced_drop' } };
+        if ('acceptThenDrop' in fault) {
+          const body = token ? this.answer(method, args) : { ok: false, error: 'not_authed' };
+          return { status: 200, body, cut: true };
+        }
         if (fault.status === 429)
           return {
             status: 429,
@@ -274,9 +295,14 @@ export class LocalSlack {
         if (!msg) return { ok: false, error: 'message_not_found' };
         if (args.text !== undefined) msg.text = String(args.text);
         if (args.blocks !== undefined) msg.blocks = args.blocks as unknown[];
+        if (args.metadata !== undefined) msg.metadata = args.metadata as StoredMessage['metadata'];
         msg.edits += 1;
         return { ok: true, channel: msg.channel, ts: msg.ts, text: msg.text };
       }
+      case 'conversations.history':
+        return this.history(args);
+      case 'conversations.replies':
+        return this.threadReplies(args);
       case 'chat.postEphemeral': {
         if (!args.channel || !args.user) return { ok: false, error: 'channel_not_found' };
         this.ephemerals.push({
@@ -314,6 +340,78 @@ export class LocalSlack {
       default:
         return { ok: true };
     }
+  }
+
+  /** A message as the conversations.* methods return it: metadata only when asked for. */
+  private asListed(m: StoredMessage, args: Record<string, unknown>): Record<string, unknown> {
+    const replies = m.thread_ts ? [] : this.replies(m.ts);
+    return {
+      type: 'message',
+      subtype: 'bot_message',
+      bot_id: 'B0GATEWATCH',
+      ts: m.ts,
+      text: m.text,
+      ...(m.blocks ? { blocks: m.blocks } : {}),
+      ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      ...(replies.length > 0 ? { thread_ts: m.ts, reply_count: replies.length } : {}),
+      ...(m.metadata && truthy(args.include_all_metadata) ? { metadata: m.metadata } : {}),
+    };
+  }
+
+  /** One page of `list` as Slack pages: `limit` (default 100), an opaque cursor, `has_more`. */
+  private page(list: StoredMessage[], args: Record<string, unknown>, key: string) {
+    const limit = Math.min(Math.max(Number(args.limit ?? 100) || 100, 1), 1000);
+    const cursor = typeof args.cursor === 'string' && args.cursor ? args.cursor : '';
+    const start = cursor
+      ? Number(
+          Buffer.from(cursor, 'base64')
+            .toString('utf8')
+            .replace(/^next:/, ''),
+        )
+      : 0;
+    if (!Number.isInteger(start) || start < 0) return { ok: false, error: 'invalid_cursor' };
+    const slice = list.slice(start, start + limit);
+    const more = start + limit < list.length;
+    return {
+      ok: true,
+      [key]: slice.map((m) => this.asListed(m, args)),
+      has_more: more,
+      response_metadata: { next_cursor: more ? Buffer.from(`next:${start + limit}`).toString('base64') : '' },
+    };
+  }
+
+  /** Slack wants a conversation id here: a `#name` is channel_not_found, as at Slack. */
+  private knownChannel(args: Record<string, unknown>): string | null {
+    const channel = String(args.channel ?? '');
+    return /^[CGD][A-Z0-9]{6,}$/.test(channel) ? channel : null;
+  }
+
+  /** conversations.history: the channel's top-level messages in (oldest, latest], newest first. */
+  private history(args: Record<string, unknown>): Record<string, unknown> {
+    const channel = this.knownChannel(args);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    const inclusive = truthy(args.inclusive);
+    const oldest = args.oldest !== undefined ? tsMicros(String(args.oldest)) : 0;
+    const latest = args.latest !== undefined ? tsMicros(String(args.latest)) : Number.POSITIVE_INFINITY;
+    const list = this.messages
+      .filter((m) => m.channel === channel && !m.thread_ts)
+      .filter((m) => {
+        const t = tsMicros(m.ts);
+        return inclusive ? t >= oldest && t <= latest : t > oldest && t < latest;
+      })
+      .sort((a, b) => tsMicros(b.ts) - tsMicros(a.ts));
+    return this.page(list, args, 'messages');
+  }
+
+  /** conversations.replies: the thread's root first, then its replies oldest first. */
+  private threadReplies(args: Record<string, unknown>): Record<string, unknown> {
+    const channel = this.knownChannel(args);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    if (!args.ts) return { ok: false, error: 'invalid_arguments' };
+    const root = this.messages.find((m) => m.channel === channel && m.ts === String(args.ts) && !m.thread_ts);
+    if (!root) return { ok: false, error: 'thread_not_found' };
+    const list = [root, ...this.replies(root.ts).sort((a, b) => tsMicros(a.ts) - tsMicros(b.ts))];
+    return this.page(list, args, 'messages');
   }
 
   /** The conversation as a person would read it: root messages, each with its thread. */

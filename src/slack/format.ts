@@ -294,6 +294,17 @@ export function verdictBlocks(v: Verdict, buttons?: VerdictButtons): Block[] {
   return [...blocks.slice(0, LIMITS.blocks - tail.length), ...tail];
 }
 
+/**
+ * The root message's metadata: it makes the message findable in the channel's
+ * history, so a retry after a crash adopts it instead of posting another.
+ */
+export function rootMetadata(inc: Pick<Incident, 'id' | 'service' | 'source'>) {
+  return {
+    event_type: 'gatewatch_incident',
+    event_payload: { incident: inc.id, service: inc.service, source: inc.source } as Record<string, unknown>,
+  };
+}
+
 export function verdictMetadata(v: Verdict) {
   return { event_type: 'gatewatch_verdict', event_payload: { ...v } as Record<string, unknown> };
 }

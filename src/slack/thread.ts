@@ -3,25 +3,63 @@ import type { Incident } from '../ingest/incident.js';
 import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../verdict/types.js';
-import { callSlack } from './client.js';
-import { type CheckProgress, rootMessage, verdictBlocks, verdictMetadata, verdictText } from './format.js';
+import { callSlack, createSlackClient } from './client.js';
+import {
+  type CheckProgress,
+  rootMessage,
+  rootMetadata,
+  verdictBlocks,
+  verdictMetadata,
+  verdictText,
+} from './format.js';
+import {
+  findRootTs,
+  findVerdictTs,
+  lookup,
+  POST_CLIENT_OPTIONS,
+  type Posted,
+  PostingIntents,
+  postOnce,
+} from './outbox.js';
 
 export interface SlackThreadDeps {
   client: WebClient;
+  /**
+   * The client posts go through: one that never retries by itself
+   * (`POST_CLIENT_OPTIONS`), because a blind retry of a post whose answer was
+   * lost posts it twice. Made from `client`'s token and URL when not given.
+   */
+  postClient?: WebClient;
   store: IncidentStore;
   defaultChannel: string;
   log: Logger;
 }
 
+const DAY_S = 24 * 3600;
+
 /**
  * An incident's Slack thread: one root message, edited as the incident moves,
  * and the verdict as a reply. Message ts values are stored with the incident
- * the moment Slack returns them, so a retried or recovered job never posts twice.
+ * the moment Slack returns them, so a retried or recovered job never posts twice;
+ * a post is announced before it is sent, so an attempt that died between Slack
+ * taking a message and its ts reaching Redis is found in Slack and adopted.
  */
 export class SlackThread {
-  constructor(private readonly deps: SlackThreadDeps) {}
+  private readonly intents: PostingIntents;
+  private readonly postClient: WebClient;
 
-  async ensureRoot(inc: Incident, channel?: string): Promise<{ channel: string; ts: string }> {
+  constructor(private readonly deps: SlackThreadDeps) {
+    this.intents = new PostingIntents(deps.store.redis, deps.store.prefix, deps.store.retentionDays * DAY_S);
+    this.postClient =
+      deps.postClient ??
+      createSlackClient(
+        { SLACK_BOT_TOKEN: deps.client.token, SLACK_API_URL: deps.client.slackApiUrl },
+        POST_CLIENT_OPTIONS,
+        deps.log,
+      );
+  }
+
+  async ensureRoot(inc: Incident, channel?: string): Promise<Posted> {
     if (inc.channel && inc.rootTs) return { channel: inc.channel, ts: inc.rootTs };
     // Another attempt of this job may have posted since `inc` was read.
     const stored = await this.deps.store.get(inc.id);
@@ -31,16 +69,44 @@ export class SlackThread {
       return { channel: stored.channel, ts: stored.rootTs };
     }
     const target = inc.channel ?? channel ?? this.deps.defaultChannel;
+    const log = this.deps.log.child({ incident: inc.id, post: 'root' });
+    const claim = await this.intents.claim(inc.id, 'root');
+    const find = () => this.findRoot(inc.id, target, claim.since, log);
+    const earlier = claim.first ? null : await lookup('conversations.history', find, log);
     const msg = rootMessage(inc);
-    const res = await callSlack('chat.postMessage', () =>
-      this.deps.client.chat.postMessage({ channel: target, text: msg.text, blocks: msg.blocks }),
-    );
-    const posted = { channel: String(res.channel ?? target), ts: String(res.ts) };
+    const posted = earlier
+      ? { ...earlier, adopted: true }
+      : await postOnce({
+          client: this.postClient,
+          args: { channel: target, text: msg.text, blocks: msg.blocks, metadata: rootMetadata(inc) as never },
+          find,
+          log,
+        });
     await this.deps.store.update(inc.id, { channel: posted.channel, rootTs: posted.ts });
+    await this.intents.rememberChannel(target, posted.channel);
     inc.channel = posted.channel;
     inc.rootTs = posted.ts;
-    this.deps.log.info({ incident: inc.id, channel: posted.channel, ts: posted.ts }, 'root message posted');
-    return posted;
+    log.info(
+      { channel: posted.channel, ts: posted.ts },
+      posted.adopted ? 'root message found in Slack and adopted' : 'root message posted',
+    );
+    return { channel: posted.channel, ts: posted.ts };
+  }
+
+  /** An earlier attempt's root message, if Slack has one; a `#name` needs the id learnt from an earlier post. */
+  private async findRoot(
+    incidentId: string,
+    target: string,
+    since: number,
+    log: Logger,
+  ): Promise<Posted | null> {
+    const channel = await this.intents.channelId(target);
+    if (!channel) {
+      log.warn({ channel: target }, 'channel id not known yet: cannot look for an earlier root message');
+      return null;
+    }
+    const ts = await findRootTs(this.deps.client, channel, incidentId, since);
+    return ts ? { channel, ts } : null;
   }
 
   /** Edits the root message to show the incident as it is now, with live check progress while diagnosing. */
@@ -58,23 +124,39 @@ export class SlackThread {
   }
 
   async postVerdict(inc: Incident, verdict: Verdict): Promise<string> {
-    const posted = await this.verdictTsOf(inc);
-    if (posted) return posted;
+    const done = await this.verdictTsOf(inc);
+    if (done) return done;
     const root = await this.ensureRoot(inc);
-    const res = await callSlack('chat.postMessage', () =>
-      this.deps.client.chat.postMessage({
-        channel: root.channel,
-        thread_ts: root.ts,
-        text: verdictText(verdict),
-        blocks: verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' }),
-        metadata: verdictMetadata(verdict) as never,
-      }),
+    const log = this.deps.log.child({ incident: inc.id, run: inc.run, post: 'verdict' });
+    const claim = await this.intents.claim(inc.id, `verdict:${inc.run}`);
+    const find = async (): Promise<Posted | null> => {
+      const ts = await findVerdictTs(this.deps.client, root.channel, root.ts, inc.run);
+      return ts ? { channel: root.channel, ts } : null;
+    };
+    const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
+    const meta = verdictMetadata(verdict);
+    const posted = earlier
+      ? { ...earlier, adopted: true }
+      : await postOnce({
+          client: this.postClient,
+          args: {
+            channel: root.channel,
+            thread_ts: root.ts,
+            text: verdictText(verdict),
+            blocks: verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' }),
+            // The run tells this run's verdict from earlier ones in the thread when looking it up.
+            metadata: { ...meta, event_payload: { ...meta.event_payload, run: inc.run } } as never,
+          },
+          find,
+          log,
+        });
+    await this.deps.store.update(inc.id, { verdictTs: `${inc.run}:${posted.ts}` });
+    inc.verdictTs = `${inc.run}:${posted.ts}`;
+    log.info(
+      { ts: posted.ts, cause: verdict.cause },
+      posted.adopted ? 'verdict found in Slack and adopted' : 'verdict posted',
     );
-    const ts = String(res.ts);
-    await this.deps.store.update(inc.id, { verdictTs: `${inc.run}:${ts}` });
-    inc.verdictTs = `${inc.run}:${ts}`;
-    this.deps.log.info({ incident: inc.id, ts, cause: verdict.cause }, 'verdict posted');
-    return ts;
+    return posted.ts;
   }
 
   /** The ts of this run's verdict reply if one is posted, looking at the stored incident too. */

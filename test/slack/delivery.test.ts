@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CHECKS } from '../../src/checks/registry.js';
 import type { Check } from '../../src/checks/types.js';
 import { IncidentStore } from '../../src/ingest/store.js';
@@ -217,5 +217,194 @@ describe('delivery to Slack: retried, never duplicated', () => {
     const pagerduty = new PagerDutyClient({ token: 'pd-token', baseUrl: pd.url, log: silentLogger() });
     await diagnoseIncident({ incidentId: id, run: 1 }, deps({ pagerduty }));
     expect(pd.incidents.get('am-1')!.notes).toHaveLength(0);
+  });
+
+  describe('outbox: a post Slack took but whose ts never reached Redis is adopted, not posted again', () => {
+    /** A channel id: conversations.* take ids only, so the root can be looked up from the first incident on. */
+    const CHANNEL = 'C0SHOP0001';
+    const inChannel = (channel: string) =>
+      new Map([
+        [
+          'shop',
+          playbook({
+            service: 'shop',
+            slack: { channel },
+            checks: { upstream: { targets: [upstream.url], timeout_ms: 300, probes: 1 } },
+          }),
+        ],
+      ]);
+    const lookups = () => slack.calls.filter((c) => c.method.startsWith('conversations.')).length;
+    /** Enough 503s to outlast the lookup client's own retries (4), so the lookup fails as in a Slack outage. */
+    const outage = (method: string) =>
+      slack.failNext(method, ...Array.from({ length: 5 }, () => ({ status: 503 as const })));
+
+    it('the normal path makes no conversations.* call, and both messages carry metadata naming incident and run', async () => {
+      const id = await openIncident();
+      const before = lookups();
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps());
+      expect(lookups()).toBe(before);
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(roots[0]!.metadata).toEqual({
+        event_type: 'gatewatch_incident',
+        event_payload: { incident: id, service: 'shop', source: 'pagerduty' },
+      });
+      expect(verdicts).toHaveLength(1);
+      expect(verdicts[0]!.metadata!.event_type).toBe('gatewatch_verdict');
+      // Every field of the contract's verdict payload is still there, plus the run.
+      expect(verdicts[0]!.metadata!.event_payload).toMatchObject({
+        service: 'shop',
+        incident: id,
+        recommendation: 'fix',
+        cause: 'upstream_down',
+        run: 1,
+      });
+      for (const key of ['confidence', 'summary', 'duration_ms', 'actions', 'checks'])
+        expect(verdicts[0]!.metadata!.event_payload).toHaveProperty(key);
+    });
+
+    it('root accepted then the answer lost: the same attempt finds it in the history and adopts it', async () => {
+      const id = await openIncident();
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      const history = slack.callsOf('conversations.history').length;
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps({ playbooks: inChannel(CHANNEL) }));
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(verdicts).toHaveLength(1);
+      expect(slack.callsOf('conversations.history').length - history).toBe(1);
+      expect((await store.get(id))?.rootTs).toBe(roots[0]!.ts);
+      expect(verdicts[0]!.thread_ts).toBe(roots[0]!.ts);
+    });
+
+    it('root accepted, answer lost, attempt died: the retried diagnosis adopts the stored root', async () => {
+      const id = await openIncident();
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      outage('conversations.history');
+      // The first attempt cannot tell whether Slack took the root, so it gives up rather than post again.
+      await expect(
+        diagnoseIncident({ incidentId: id, run: 1 }, deps({ playbooks: inChannel(CHANNEL) })),
+      ).rejects.toMatchObject({ code: 'SLACK_API', retryable: true });
+      expect(threadOf(id).roots).toHaveLength(1);
+      expect((await store.get(id))?.rootTs).toBeNull();
+
+      const posts = slack.callsOf('chat.postMessage').length;
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps({ playbooks: inChannel(CHANNEL) }));
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(verdicts).toHaveLength(1);
+      // Only the verdict was posted by the retry.
+      expect(slack.callsOf('chat.postMessage').length - posts).toBe(1);
+      expect((await store.get(id))?.rootTs).toBe(roots[0]!.ts);
+    });
+
+    it('verdict accepted then the answer lost: the same attempt finds it in the thread and adopts it', async () => {
+      const id = await openIncident();
+      const d = deps({ playbooks: inChannel(CHANNEL) });
+      await d.slack!.ensureRoot((await store.get(id))!, CHANNEL);
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      const replies = slack.callsOf('conversations.replies').length;
+      await diagnoseIncident({ incidentId: id, run: 1 }, d);
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(verdicts).toHaveLength(1);
+      expect(slack.callsOf('conversations.replies').length - replies).toBe(1);
+      expect((await store.get(id))?.verdictTs).toBe(`1:${verdicts[0]!.ts}`);
+    });
+
+    it('verdict accepted, answer lost, attempt died: the retried diagnosis adopts it; a re-run still posts its own', async () => {
+      const id = await openIncident();
+      const d = deps({ playbooks: inChannel(CHANNEL) });
+      await d.slack!.ensureRoot((await store.get(id))!, CHANNEL);
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      outage('conversations.replies');
+      await expect(diagnoseIncident({ incidentId: id, run: 1 }, d)).rejects.toMatchObject({
+        code: 'SLACK_API',
+        retryable: true,
+      });
+      expect(threadOf(id).verdicts).toHaveLength(1);
+      expect((await store.get(id))?.verdictTs).toBeNull();
+
+      const posts = slack.callsOf('chat.postMessage').length;
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps({ playbooks: inChannel(CHANNEL) }));
+      expect(slack.callsOf('chat.postMessage').length).toBe(posts);
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(verdicts).toHaveLength(1);
+      expect((await store.get(id))?.verdictTs).toBe(`1:${verdicts[0]!.ts}`);
+
+      // Run 2's verdict is not mistaken for run 1's: it is looked for by run, found missing, posted.
+      await store.update(id, { run: 2 });
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      await diagnoseIncident({ incidentId: id, run: 2 }, deps({ playbooks: inChannel(CHANNEL) }));
+      const after = threadOf(id).verdicts;
+      expect(after).toHaveLength(2);
+      expect(after.map((m) => m.metadata!.event_payload.run)).toEqual([1, 2]);
+      expect((await store.get(id))?.verdictTs).toBe(`2:${after[1]!.ts}`);
+    });
+
+    it('a #name channel: once a post taught its id, a lost root answer is found and adopted', async () => {
+      const first = await openIncident('pagerduty', `PDNAME${prefixN}a`);
+      await diagnoseIncident({ incidentId: first, run: 1 }, deps());
+      // Resolved, so the next alert opens a new incident rather than joining this one.
+      await store.markResolved((await store.get(first))!, new Date());
+      const id = await openIncident('pagerduty', `PDNAME${prefixN}b`);
+      expect(id).not.toBe(first);
+      const history = slack.callsOf('conversations.history').length;
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps());
+      const { roots, verdicts } = threadOf(id);
+      expect(roots).toHaveLength(1);
+      expect(verdicts).toHaveLength(1);
+      expect(roots[0]!.channel).toBe(threadOf(first).roots[0]!.channel);
+      expect(slack.callsOf('conversations.history').length - history).toBe(1);
+    });
+
+    it('a lookup Slack refuses for good (missing_scope): it posts anyway, accepting the rare duplicate', async () => {
+      const id = await openIncident();
+      slack.failNext('chat.postMessage', { acceptThenDrop: true });
+      slack.failNext('conversations.history', { error: 'missing_scope' });
+      await diagnoseIncident({ incidentId: id, run: 1 }, deps({ playbooks: inChannel(CHANNEL) }));
+      const { roots } = threadOf(id);
+      expect(roots).toHaveLength(2);
+      const stored = (await store.get(id))!;
+      expect(stored.rootTs).toBe(roots[1]!.ts);
+      expect(slack.replies(stored.rootTs!).filter((m) => m.metadata)).toHaveLength(1);
+    });
+
+    it('the fake answers conversations.* as Slack does: ids only, newest first, root first, metadata on request', async () => {
+      // A fresh stand-in: faults queued by other tests cannot leak into this one.
+      const own = await new FakeSlack().start();
+      onTestFinished(() => own.stop());
+      const web = createSlackClient({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: own.url });
+      const channel = 'C0FAKECONV1';
+      const meta = { event_type: 'probe', event_payload: { n: 1 } };
+      const a = await web.chat.postMessage({ channel, text: 'a', metadata: meta });
+      const b = await web.chat.postMessage({ channel, text: 'b' });
+      const reply = await web.chat.postMessage({ channel, text: 'r', thread_ts: a.ts!, metadata: meta });
+
+      const plain = await web.conversations.history({ channel });
+      expect(plain.messages!.map((m) => m.text)).toEqual(['b', 'a']);
+      expect(plain.messages![1]!).not.toHaveProperty('metadata');
+      const withMeta = await web.conversations.history({ channel, include_all_metadata: true, limit: 1 });
+      expect(withMeta.messages!.map((m) => m.ts)).toEqual([b.ts]);
+      expect(withMeta.has_more).toBe(true);
+      const next = await web.conversations.history({
+        channel,
+        include_all_metadata: true,
+        cursor: withMeta.response_metadata!.next_cursor!,
+      });
+      expect(next.messages!.map((m) => m.ts)).toEqual([a.ts]);
+      expect((next.messages![0] as { metadata?: unknown }).metadata).toEqual(meta);
+      const after = await web.conversations.history({ channel, oldest: a.ts! });
+      expect(after.messages!.map((m) => m.ts)).toEqual([b.ts]);
+
+      const thread = await web.conversations.replies({ channel, ts: a.ts!, include_all_metadata: true });
+      expect(thread.messages!.map((m) => m.ts)).toEqual([a.ts, reply.ts]);
+      expect((thread.messages![1] as { metadata?: unknown }).metadata).toEqual(meta);
+
+      await expect(web.conversations.history({ channel: '#shop' })).rejects.toMatchObject({
+        data: { error: 'channel_not_found' },
+      });
+    });
   });
 });
