@@ -2,7 +2,7 @@ import { loadConfig } from '../config.js';
 import { GatewatchError } from '../errors.js';
 import { IncidentStore } from '../ingest/store.js';
 import { createLogger } from '../log.js';
-import { createRedis, whenReady } from '../redis.js';
+import { connectRedis, whenReady } from '../redis.js';
 import { createSlackClient } from '../slack/client.js';
 import { composeDigest } from './job.js';
 import { postDigest, REPOST_AFTER_MS } from './post.js';
@@ -27,7 +27,7 @@ export async function runDigestCommand(
       'SLACK_BOT_TOKEN is not set, so the digest cannot be posted; add --print to write it to stdout',
     );
   const log = createLogger({ level: env.LOG_LEVEL ?? 'warn' });
-  const redis = createRedis(config.REDIS_URL, 'http');
+  const redis = connectRedis(config, 'http');
   try {
     if (!(await whenReady(redis, 3000)))
       throw new GatewatchError(

@@ -29,6 +29,9 @@ export class JobQueue {
         removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
       },
     });
+    // Connection errors surface on the calls that fail (a webhook answers 503); without a listener
+    // BullMQ would print each one to the console during an outage.
+    this.queue.on('error', () => {});
   }
 
   diagnose(incidentId: string, run: number) {

@@ -70,7 +70,7 @@ export async function startRedis(
   await launch();
   const stop = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const p = proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill(signal);
