@@ -7,9 +7,9 @@ import {
   type DbSession,
   type LockWait,
   type LongQuery,
+  networkOutcome,
   usage,
 } from './database-types.js';
-import { classifyNetworkError } from './net-errors.js';
 
 const AUTH_ERRNOS = new Set([1044, 1045, 1130, 1698]);
 /** 1040 ER_CON_COUNT_ERROR (server full), 1203 ER_TOO_MANY_USER_CONNECTIONS (account limit). */
@@ -175,8 +175,6 @@ export const mysqlDriver: DbDriver = {
       if (SLOT_ERRNOS.has(errno)) return 'too_many_connections';
       if (REFUSED_ERRNOS.has(errno)) return 'refused';
     }
-    const net = classifyNetworkError(err);
-    if (net === 'refused' || net === 'timeout' || net === 'dns') return net;
-    return 'error';
+    return networkOutcome(err);
   },
 };

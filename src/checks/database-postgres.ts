@@ -6,9 +6,9 @@ import {
   type DbSession,
   type LockWait,
   type LongQuery,
+  networkOutcome,
   usage,
 } from './database-types.js';
-import { classifyNetworkError } from './net-errors.js';
 
 /** SQLSTATEs that say who is to blame: the credentials, or the server's slots (53300 covers reserved slots too). */
 const AUTH_STATES = new Set(['28P01', '28000']);
@@ -143,8 +143,6 @@ export const postgresDriver: DbDriver = {
       if (SLOT_STATES.has(code)) return 'too_many_connections';
       if (UNAVAILABLE_STATES.has(code)) return 'refused';
     }
-    const net = classifyNetworkError(err);
-    if (net === 'refused' || net === 'timeout' || net === 'dns') return net;
-    return 'error';
+    return networkOutcome(err);
   },
 };

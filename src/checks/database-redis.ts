@@ -1,6 +1,13 @@
 import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { type DbDriver, type DbOutcome, type DbSession, type LongQuery, usage } from './database-types.js';
+import {
+  type DbDriver,
+  type DbOutcome,
+  type DbSession,
+  type LongQuery,
+  networkOutcome,
+  usage,
+} from './database-types.js';
 import { classifyNetworkError } from './net-errors.js';
 
 /** The slowlog is history; only entries this recent describe the incident. */
@@ -148,8 +155,6 @@ export const redisDriver: DbDriver = {
     if (code === 'LOADING' || code === 'MASTERDOWN') return 'refused';
     // ioredis's own commandTimeout error carries no code; its message is fixed in ioredis.
     if (/^Command timed out$/.test((err as Error | undefined)?.message ?? '')) return 'timeout';
-    const net = classifyNetworkError(err);
-    if (net === 'refused' || net === 'timeout' || net === 'dns') return net;
-    return 'error';
+    return networkOutcome(err);
   },
 };

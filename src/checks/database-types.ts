@@ -1,3 +1,4 @@
+import { classifyNetworkError } from './net-errors.js';
 import type { CheckStatus } from './types.js';
 
 export type DatabaseKind = 'postgres' | 'mysql' | 'redis';
@@ -95,4 +96,10 @@ export function clip(query: string | null | undefined, max = 200): string | null
 export function usage(used: number, max: number, reserved: number, byState: Record<string, number>) {
   const usable = Math.max(1, max - reserved);
   return { used, max, usable, ratio: Math.round((used / usable) * 1000) / 1000, by_state: byState };
+}
+
+/** The outcome of an error no driver code explains: what the network layer says, else a plain error. */
+export function networkOutcome(err: unknown): DbOutcome {
+  const net = classifyNetworkError(err);
+  return net === 'refused' || net === 'timeout' || net === 'dns' ? net : 'error';
 }
