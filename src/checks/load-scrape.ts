@@ -13,6 +13,8 @@ export interface ScrapeFigures {
   load: number | null;
   cpu_cores: number | null;
   memory_bytes: number | null;
+  /** A Node process's event-loop lag, p99 since the previous scrape (prom-client resets it on each). */
+  loop_lag_s: number | null;
 }
 
 const IDLE_MODES = new Set(['idle', 'iowait', 'steal']);
@@ -39,6 +41,7 @@ function nodeFigures(first: ExpositionSample[], second: ExpositionSample[]): Scr
     load: load1 !== null && cpus > 0 ? round(load1 / cpus, 3) : null,
     cpu_cores: cpus || null,
     memory_bytes: available !== null && memTotal !== null ? memTotal - available : null,
+    loop_lag_s: null,
   };
 }
 
@@ -61,6 +64,7 @@ function processFigures(
     load: null,
     cpu_cores: opts.cores,
     memory_bytes: rss,
+    loop_lag_s: sumOf(second.samples, 'nodejs_eventloop_lag_p99_seconds'),
   };
 }
 

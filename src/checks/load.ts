@@ -30,7 +30,9 @@ export interface LoadEvidence {
   memory_bytes: number | null;
   /** nginx stub_status figures (stub_status rows only). */
   connections: StubStatusFigures | null;
-  thresholds: Record<LoadResource, number>;
+  /** A Node process's event-loop lag in seconds (p99 between the scrapes); over `loop_lag_ms` the process is CPU-bound. */
+  loop_lag_s: number | null;
+  thresholds: Record<LoadResource, number> & { loop_lag_ms?: number };
   /** The resources above their threshold. */
   over: LoadResource[];
   error: string | null;
@@ -39,7 +41,17 @@ export interface LoadEvidence {
 /** The node-mixin's NodeSystemSaturation threshold: load1 per CPU above 2. */
 const LOAD_PER_CPU_SATURATED = 2;
 
-type Figures = Pick<LoadEvidence, 'cpu' | 'memory' | 'load' | 'cpu_cores' | 'memory_bytes' | 'connections'>;
+type Figures = Pick<
+  LoadEvidence,
+  'cpu' | 'memory' | 'load' | 'cpu_cores' | 'memory_bytes' | 'connections' | 'loop_lag_s'
+>;
+
+/** Over its lag threshold, a process's event loop never idles: it is CPU-bound, whatever share of a core it gets. */
+export function loopSaturated(e: Pick<LoadEvidence, 'loop_lag_s' | 'thresholds'>): boolean {
+  return (
+    e.loop_lag_s !== null && e.loop_lag_s * 1000 >= (e.thresholds.loop_lag_ms ?? Number.POSITIVE_INFINITY)
+  );
+}
 
 function row(
   base: { instance: string; source: LoadSource; endpoint: string },
@@ -54,14 +66,17 @@ function row(
     cpu_cores: figures.cpu_cores ?? null,
     memory_bytes: figures.memory_bytes ?? null,
     connections: figures.connections ?? null,
+    loop_lag_s: figures.loop_lag_s ?? null,
   };
+  const thresholds = { ...config.thresholds };
   const over = (['cpu', 'memory'] as const).filter((r) => {
     const v = f[r];
+    if (r === 'cpu' && loopSaturated({ loop_lag_s: f.loop_lag_s, thresholds })) return true;
     return v !== null && v > config.thresholds[r];
   });
   const strained = (f.load ?? 0) > LOAD_PER_CPU_SATURATED || (f.connections?.dropped ?? 0) > 0;
   const status: CheckStatus = error ? 'error' : over.length > 0 ? 'fail' : strained ? 'warn' : 'ok';
-  return { ...base, status, ...f, thresholds: { ...config.thresholds }, over, error };
+  return { ...base, status, ...f, thresholds, over, error };
 }
 
 async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
@@ -150,7 +165,7 @@ function describe(evidence: readonly LoadEvidence[]): string {
       `${over.length} of ${instances(measured.length)} over threshold: ${over
         .map(
           (e) =>
-            `${e.instance} ${e.over.map((r) => `${r} ${percent(e[r])} > ${percent(e.thresholds[r])}`).join(', ')}`,
+            `${e.instance} ${e.over.map((r) => (r === 'cpu' && loopSaturated(e) ? `cpu-bound (event loop lag ${Math.round((e.loop_lag_s ?? 0) * 1000)} ms at ${percent(e.cpu)} CPU)` : `${r} ${percent(e[r])} > ${percent(e.thresholds[r])}`)).join(', ')}`,
         )
         .join('; ')}`,
     );

@@ -63,8 +63,17 @@ export const LoadCheckSchema = z.strictObject({
   memory_limit_bytes: z.number().int().positive().optional(),
   sample_interval_ms: z.number().int().min(100).max(10_000).default(1000),
   thresholds: z
-    .strictObject({ cpu: fraction.default(0.85), memory: fraction.default(0.9) })
-    .default({ cpu: 0.85, memory: 0.9 }),
+    .strictObject({
+      cpu: fraction.default(0.85),
+      memory: fraction.default(0.9),
+      /**
+       * A Node process whose event loop lags this long (p99 between the two scrapes,
+       * prom-client's `nodejs_eventloop_lag_p99_seconds`) is CPU-bound whatever its
+       * CPU reading: on a shared host it gets less than a core, yet never idles.
+       */
+      loop_lag_ms: z.number().positive().default(200),
+    })
+    .default({ cpu: 0.85, memory: 0.9, loop_lag_ms: 200 }),
 });
 
 export const DatabaseCheckSchema = z.strictObject({

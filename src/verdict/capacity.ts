@@ -1,5 +1,5 @@
 import type { DatabaseEvidence } from '../checks/database.js';
-import type { LoadEvidence, LoadResource } from '../checks/load.js';
+import { type LoadEvidence, type LoadResource, loopSaturated } from '../checks/load.js';
 import { database, loadRows, percent } from './evidence.js';
 import type { Capacity, Evidence, Finding } from './types.js';
 
@@ -23,16 +23,70 @@ export interface FleetLoad {
   target: number;
   /** Instances over the threshold. */
   hot: LoadEvidence[];
+  /**
+   * Instances under the threshold that still burn far more than their peers:
+   * on a shared host a runaway process gets only its share of the CPU, so its
+   * reading can fall under the threshold, but it stays many times its peers'.
+   */
+  skewed: LoadEvidence[];
+}
+
+/** An outlier uses at least this share of the threshold… */
+const SKEW_MIN_OF_THRESHOLD = 0.4;
+/** …and this many times its peers' median (plus a floor, so idle peers at 0% do not make 2% an outlier). */
+const SKEW_RATIO = 4;
+const SKEW_FLOOR = 0.05;
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function outliers(
+  measured: readonly LoadEvidence[],
+  resource: LoadResource,
+  threshold: number,
+): LoadEvidence[] {
+  if (measured.length < 2) return [];
+  return measured.filter((r) => {
+    const v = r[resource] ?? 0;
+    if (r.over.includes(resource) || v < threshold * SKEW_MIN_OF_THRESHOLD) return false;
+    const peers = measured.filter((p) => p !== r).map((p) => p[resource] ?? 0);
+    return v >= SKEW_RATIO * median(peers) + SKEW_FLOOR;
+  });
+}
+
+/** "host:port cpu 91%, …" for the instances a finding names. */
+export function instanceList(rows: readonly LoadEvidence[], resource: LoadResource): string {
+  return rows
+    .map((r) =>
+      resource === 'cpu' && loopSaturated(r)
+        ? `${r.instance} CPU-bound (event loop lag ${Math.round((r.loop_lag_s ?? 0) * 1000)} ms p99 at ${percent(r.cpu ?? 0)} CPU: it gets no more from its host)`
+        : `${r.instance} ${resource} ${percent(r[resource] ?? 0)}`,
+    )
+    .join(', ');
 }
 
 /** The resource that strains the fleet most (mean against its threshold), with the figures capacity needs. */
+/**
+ * The utilisation capacity is computed from. A process whose event loop never
+ * idles uses all it is given: at least its whole capacity, even when a shared
+ * host gives it less than that to measure.
+ */
+export function utilisation(r: LoadEvidence, resource: LoadResource): number | null {
+  const v = r[resource];
+  if (resource === 'cpu' && loopSaturated(r)) return Math.max(v ?? 0, 1);
+  return v;
+}
+
 export function fleetLoad(ev: Evidence): FleetLoad | null {
   const rows = loadRows(ev);
   let best: FleetLoad | null = null;
   for (const resource of ['cpu', 'memory'] as const) {
-    const measured = rows.filter((r) => r[resource] !== null);
+    const measured = rows.filter((r) => utilisation(r, resource) !== null);
     if (measured.length === 0) continue;
-    const mean = measured.reduce((a, r) => a + (r[resource] ?? 0), 0) / measured.length;
+    const mean = measured.reduce((a, r) => a + (utilisation(r, resource) ?? 0), 0) / measured.length;
     const threshold = Math.min(...measured.map((r) => r.thresholds[resource]));
     const hot = measured.filter((r) => r.over.includes(resource));
     const candidate: FleetLoad = {
@@ -42,6 +96,7 @@ export function fleetLoad(ev: Evidence): FleetLoad | null {
       threshold,
       target: targetUtilisation(threshold),
       hot,
+      skewed: outliers(measured, resource, threshold),
     };
     if (!best || candidate.mean / candidate.threshold > best.mean / best.threshold) best = candidate;
   }

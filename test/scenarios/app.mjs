@@ -3,8 +3,8 @@
 // answers the way the mode says. Prints {"port": N} once listening.
 //   ok          answers 200 at once
 //   slow MS     answers after MS with an idle CPU
-//   busy MS     burns the CPU for MS per request in one worker thread (a pool of
-//               one), so requests queue while /metrics still answers
+//   busy MS     burns the CPU for MS per request on the main thread, as a
+//               CPU-bound Node service does: requests queue and the event loop lags
 //   hot         a worker thread burns a core; requests still answer at once
 //   db          runs a query on APP_DB_URL per request: 200, or 503 when it fails
 import { createServer } from 'node:http';
@@ -18,25 +18,6 @@ collectDefaultMetrics({ register: registry });
 
 if (mode === 'hot') new Worker('for (;;) {}', { eval: true });
 
-const burner =
-  mode === 'busy'
-    ? new Worker(
-        `const { parentPort } = require('node:worker_threads');
-         parentPort.on('message', ({ id, ms }) => {
-           const end = performance.now() + ms;
-           while (performance.now() < end) {}
-           parentPort.postMessage(id);
-         });`,
-        { eval: true },
-      )
-    : null;
-const waiting = new Map();
-let nextId = 0;
-burner?.on('message', (id) => {
-  waiting.get(id)?.();
-  waiting.delete(id);
-});
-
 const pool =
   mode === 'db'
     ? new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 4, connectionTimeoutMillis: 1000 })
@@ -45,12 +26,9 @@ pool?.on('error', () => {});
 
 async function answer(res) {
   if (mode === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
-  if (burner) {
-    const id = nextId++;
-    await new Promise((resolve) => {
-      waiting.set(id, resolve);
-      burner.postMessage({ id, ms: Number(arg) });
-    });
+  if (mode === 'busy') {
+    const end = performance.now() + Number(arg);
+    while (performance.now() < end) {}
   }
   if (pool) {
     try {

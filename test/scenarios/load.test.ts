@@ -68,18 +68,23 @@ describe('scenario worlds decided by load and time', () => {
     );
     const traffic = later(drive(app.url, 4), (t) => t.stop());
     await sleep(300);
-    pb.write('saturated', {
-      proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 600 },
-      // One event loop: a Node process saturates at one core; 0.6 leaves room for other work on a shared machine.
-      load: {
-        scrape: [app.metricsUrl],
-        sample_interval_ms: 1000,
-        cores: 1,
-        thresholds: { cpu: 0.6, memory: 0.9 },
+    pb.write(
+      'saturated',
+      {
+        proxy: proxyCheck(nginx),
+        upstream: { targets: [app.url], probes: 2, timeout_ms: 600 },
+        // One event loop: a Node process saturates at one core; 0.6 leaves room for other work on a shared machine.
+        load: {
+          scrape: [app.metricsUrl],
+          sample_interval_ms: 1000,
+          cores: 1,
+          thresholds: { cpu: 0.6, memory: 0.9 },
+        },
+        changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
       },
-      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
-    });
+      // A saturated Node process answers its /metrics behind the queued requests, as Prometheus would see it.
+      { check_ms: 8000, total_ms: 12000 },
+    );
     const v = await check('saturated', pb.dir);
     await traffic.stop();
     table.judge('CPU-saturated upstream', v, {

@@ -100,17 +100,18 @@ export async function gitRepo(commits: Commit[]): Promise<GitRepo> {
 /** A directory of playbooks for `gatewatch check --playbooks`. */
 export function playbookDir(): {
   dir: string;
-  write(service: string, checks: Record<string, unknown>): void;
+  write(
+    service: string,
+    checks: Record<string, unknown>,
+    timeouts?: { check_ms: number; total_ms: number },
+  ): void;
   destroy(): void;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'gw-scenario-pb-'));
   return {
     dir,
-    write(service, checks) {
-      writeFileSync(
-        join(dir, `${service}.yaml`),
-        stringify({ service, checks, timeouts: { check_ms: 4000, total_ms: 8000 } }),
-      );
+    write(service, checks, timeouts = { check_ms: 4000, total_ms: 8000 }) {
+      writeFileSync(join(dir, `${service}.yaml`), stringify({ service, checks, timeouts }));
     },
     destroy: () => rmSync(dir, { recursive: true, force: true }),
   };

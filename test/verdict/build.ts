@@ -140,6 +140,7 @@ export function loadRow(
     cpu_cores: 1,
     memory_bytes: null,
     connections: null,
+    loop_lag_s: null,
     thresholds,
     over: overList,
     error: null,

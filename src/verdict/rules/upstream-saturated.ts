@@ -1,13 +1,6 @@
-import type { LoadEvidence } from '../../checks/load.js';
-import { type FleetLoad, fleetLoad } from '../capacity.js';
+import { fleetLoad, instanceList } from '../capacity.js';
 import { clamp, gatewayErrorsNow, logCount, percent, targets, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
-
-export function hotList(f: FleetLoad): string {
-  return f.hot
-    .map((r: LoadEvidence) => `${r.instance} ${f.resource} ${percent(r[f.resource] ?? 0)}`)
-    .join(', ');
-}
 
 /**
  * The fleet as a whole runs over its target utilisation and the path users take
@@ -29,7 +22,7 @@ export const upstreamSaturated: Rule = (ev) => {
   return {
     cause: 'upstream_saturated',
     confidence,
-    summary: `The upstream fleet is saturated: mean ${f.resource} ${percent(f.mean)} across ${f.instances} instance${f.instances === 1 ? '' : 's'} (threshold ${percent(f.threshold)}; ${hotList(f)})${seen === false ? ', though no 502s show right now' : ', and requests fail'}.`,
+    summary: `The upstream fleet is saturated: mean ${f.resource} ${percent(f.mean)} across ${f.instances} instance${f.instances === 1 ? '' : 's'} (threshold ${percent(f.threshold)}; ${instanceList(f.hot, f.resource)})${seen === false ? ', though no 502s show right now' : ', and requests fail'}.`,
     actions: [
       'Until the new instances serve: shed load (rate-limit the heaviest clients, switch off costly features).',
       "Check whether one endpoint or client drives it (the proxy's access log by URL and client): adding instances only helps if the work is necessary.",

@@ -11,6 +11,9 @@ import {
 } from '../evidence.js';
 import type { Rule } from '../types.js';
 
+/** Share of the CPU threshold above which a reading no longer shows an idle, waiting app. */
+const GREY_ZONE_FROM = 0.5;
+
 /**
  * Targets are reached but answer too late, while their CPU is not saturated:
  * the app waits on something (a dependency, a lock, a pool) rather than working.
@@ -25,6 +28,21 @@ export const upstreamTimeout: Rule = (ev) => {
   const rows = loadRows(ev).filter((r) => r.cpu !== null);
   if (rows.some((r) => r.over.length > 0)) return null;
   const peak = rows.length ? Math.max(...rows.map((r) => r.cpu ?? 0)) : null;
+  const busiest = rows.find((r) => r.cpu === peak);
+  // "It waits" needs a CPU that is clearly idle. Between that and the threshold the
+  // reading proves neither: a host shared with other work gives a busy process
+  // less than a core, so say the conflict instead of guessing.
+  if (busiest && peak !== null && peak > busiest.thresholds.cpu * GREY_ZONE_FROM)
+    return {
+      cause: 'unknown',
+      confidence: 0.3,
+      summary: `${slow.length ? slow.map(hostPort).join(', ') : 'The upstream'} answer${slow.length === 1 ? 's' : ''} too slowly while ${busiest.instance} uses ${percent(peak)} CPU: neither idle (an app waiting on something) nor over its ${percent(busiest.thresholds.cpu)} threshold (saturated). The evidence conflicts.`,
+      actions: [
+        `Look at ${busiest.instance}'s host: other processes or a CPU quota (cgroup throttling, steal time) may starve it; \`top\` and the host's CPU dashboards tell.`,
+        'Look at its slowest requests and their downstream calls.',
+        'Re-run the checks while the 502s are happening.',
+      ],
+    };
   const signals = [slow.length > 0, logSays, gateway504].filter(Boolean).length;
   // A load check that could not read busy instances hints at saturation, not at waiting.
   const loadFailed = ev.results.some((r) => r.name === 'load' && r.status === 'error');

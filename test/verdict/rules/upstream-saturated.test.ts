@@ -62,9 +62,29 @@ describe('a partially saturated fleet (hot-instance)', () => {
     expect(f!.actions.join(' ')).not.toMatch(/Scale out/);
   });
 
+  it('one instance far above its peers but under the threshold (a runaway on a shared host) → unknown, inspect it', () => {
+    const f = hotInstance(
+      ev(
+        upstream(target(1), target(2), target(3)),
+        load(loadRow('a:1', 0.38), loadRow('b:1', 0.01), loadRow('c:1', 0.02)),
+      ),
+    );
+    expect(f?.cause).toBe('unknown');
+    expect(f!.summary).toContain('a:1 cpu 38% far above its 2 peers');
+    expect(f!.actions[0]).toContain('Inspect a:1');
+  });
+
   it.each([
     { name: 'the whole fleet is hot', e: ev(load(loadRow('a:1', 0.99), loadRow('b:1', 0.95))) },
     { name: 'nobody is hot', e: ev(load(loadRow('a:1', 0.5), loadRow('b:1', 0.5))) },
+    {
+      name: 'an uneven but idle fleet (4% against 0.5%)',
+      e: ev(load(loadRow('a:1', 0.04), loadRow('b:1', 0.005), loadRow('c:1', 0.005))),
+    },
+    {
+      name: 'a busy fleet, one a little busier',
+      e: ev(load(loadRow('a:1', 0.5), loadRow('b:1', 0.3), loadRow('c:1', 0.35))),
+    },
   ])('$name → no finding', ({ e }) => {
     expect(hotInstance(e)).toBeNull();
   });
