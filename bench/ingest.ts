@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
 import { LocalSlack } from '../src/demo/local-slack.js';
-import { signPagerDuty } from '../src/sources/signatures.js';
+import { signPagerDuty } from '../src/sources/signing.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { startRedis } from '../test/helpers/redis.js';
 

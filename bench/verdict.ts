@@ -28,7 +28,7 @@ import { IncidentStore } from '../src/ingest/store.js';
 import { silentLogger } from '../src/log.js';
 import { start } from '../src/main.js';
 import { type Playbook, PlaybookSchema } from '../src/playbooks/schema.js';
-import { signPagerDuty } from '../src/sources/signatures.js';
+import { signPagerDuty } from '../src/sources/signing.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const N = Number(process.env.N ?? 50);

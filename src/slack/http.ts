@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../errors.js';
-import { verifySlackSignature } from '../sources/signatures.js';
+import { verifySlackSignature } from '../sources/signing.js';
 import { header, type InboundRequest } from '../sources/types.js';
 import { type InProcessReceiver, JSON_TYPE, type SlackHttpAnswer } from './receiver.js';
 

@@ -1,5 +1,5 @@
-import type { DatabaseEvidence } from '../checks/database.js';
-import { type LoadEvidence, type LoadResource, loopSaturated } from '../checks/load.js';
+import type { DatabaseEvidence } from '../checks/database/check.js';
+import { type LoadEvidence, type LoadResource, loopSaturated } from '../checks/load/check.js';
 import { database, loadRows, percent } from './evidence.js';
 import type { Capacity, Evidence, Finding } from './types.js';
 

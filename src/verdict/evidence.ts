@@ -1,16 +1,16 @@
-import type { ChangeEvidence } from '../checks/changes.js';
-import type { DatabaseEvidence } from '../checks/database.js';
-import type { LoadEvidence } from '../checks/load.js';
+import type { ChangeEvidence } from '../checks/changes/check.js';
+import type { DatabaseEvidence } from '../checks/database/check.js';
+import type { LoadEvidence } from '../checks/load/check.js';
 import {
   type ProxyEvidence,
   type ProxyLogEvidence,
   type ProxySampleEvidence,
   proxyLog,
   proxySample,
-} from '../checks/proxy.js';
-import type { SignatureKind } from '../checks/proxy-log/signatures.js';
+} from '../checks/proxy/check.js';
+import type { SignatureKind } from '../checks/proxy/log/log-patterns.js';
 import type { CheckResult } from '../checks/types.js';
-import type { UpstreamEvidence } from '../checks/upstream.js';
+import type { UpstreamEvidence } from '../checks/upstream/check.js';
 import type { Evidence } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ChangeEvidence } from '../checks/changes.js';
+import type { ChangeEvidence } from '../checks/changes/check.js';
 import { changes } from './evidence.js';
 import type { Cause, ChangeKind, Evidence, Finding, Trigger } from './types.js';
 

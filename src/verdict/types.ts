@@ -1,9 +1,9 @@
-import type { ChangeEvidence } from '../checks/changes.js';
-import type { DatabaseEvidence } from '../checks/database.js';
-import type { LoadEvidence } from '../checks/load.js';
-import type { ProxyEvidence } from '../checks/proxy.js';
+import type { ChangeEvidence } from '../checks/changes/check.js';
+import type { DatabaseEvidence } from '../checks/database/check.js';
+import type { LoadEvidence } from '../checks/load/check.js';
+import type { ProxyEvidence } from '../checks/proxy/check.js';
 import type { CheckResult } from '../checks/types.js';
-import type { UpstreamEvidence } from '../checks/upstream.js';
+import type { UpstreamEvidence } from '../checks/upstream/check.js';
 
 export const CAUSES = {
   upstream_down: 'fix',

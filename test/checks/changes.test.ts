@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChangeEvidence, changesCheck } from '../../src/checks/changes.js';
+import { type ChangeEvidence, changesCheck } from '../../src/checks/changes/check.js';
 import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
 import { ChangeEventStore } from '../../src/ingest/change-events.js';
 import { silentLogger } from '../../src/log.js';

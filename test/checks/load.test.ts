@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoadEvidence, loadCheck } from '../../src/checks/load.js';
-import { parseExposition } from '../../src/checks/load-exposition.js';
-import { DEFAULT_QUERIES, instantQuery } from '../../src/checks/load-prometheus.js';
+import { type LoadEvidence, loadCheck } from '../../src/checks/load/check.js';
+import { parseExposition } from '../../src/checks/load/exposition.js';
+import { DEFAULT_QUERIES, instantQuery } from '../../src/checks/load/prometheus.js';
 import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
 import { silentLogger } from '../../src/log.js';
 import { LoadCheckSchema } from '../../src/playbooks/schema.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upstreamCheck } from '../../src/checks/upstream.js';
+import { upstreamCheck } from '../../src/checks/upstream/check.js';
 import { silentLogger } from '../../src/log.js';
 import { UpstreamCheckSchema } from '../../src/playbooks/schema.js';
 import { requireBinary } from '../helpers/binaries.js';

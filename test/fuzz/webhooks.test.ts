@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCES } from '../../src/sources/registry.js';
-import { signGatewatch, signPagerDuty, signSlack } from '../../src/sources/signatures.js';
+import { signGatewatch, signPagerDuty, signSlack } from '../../src/sources/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import {
   AM_TOKEN,

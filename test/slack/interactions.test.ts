@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHash, type Incident } from '../../src/ingest/incident.js';
 import { ACTION_IDS } from '../../src/slack/format.js';
-import { signPagerDuty } from '../../src/sources/signatures.js';
+import { signPagerDuty } from '../../src/sources/signing.js';
 import { FakePagerDuty } from '../helpers/fake-pagerduty.js';
 import { FakeSlack, type StoredMessage } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHash } from '../../src/ingest/incident.js';
-import { verifySlackSignature } from '../../src/sources/signatures.js';
+import { verifySlackSignature } from '../../src/sources/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';

@@ -1,17 +1,17 @@
 // Hand-made evidence for the rule tables: each builder fills a check's evidence
 // with healthy defaults so a case states only what differs.
-import type { ChangeEvidence } from '../../src/checks/changes.js';
-import type { DatabaseEvidence } from '../../src/checks/database.js';
-import type { LoadEvidence } from '../../src/checks/load.js';
+import type { ChangeEvidence } from '../../src/checks/changes/check.js';
+import type { DatabaseEvidence } from '../../src/checks/database/check.js';
+import type { LoadEvidence } from '../../src/checks/load/check.js';
 import type {
   ProxyEvidence,
   ProxyLogEvidence,
   ProxySampleEvidence,
   SignatureCount,
-} from '../../src/checks/proxy.js';
-import { SIGNATURES } from '../../src/checks/proxy.js';
+} from '../../src/checks/proxy/check.js';
+import { SIGNATURES } from '../../src/checks/proxy/check.js';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
-import type { UpstreamEvidence } from '../../src/checks/upstream.js';
+import type { UpstreamEvidence } from '../../src/checks/upstream/check.js';
 import { collectEvidence } from '../../src/verdict/evidence.js';
 import type { Evidence } from '../../src/verdict/types.js';
 

@@ -1,4 +1,4 @@
-import type { DatabaseEvidence } from '../../checks/database.js';
+import type { DatabaseEvidence } from '../../checks/database/check.js';
 import { clamp, database, deadTargets, percent, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
 

@@ -1,4 +1,4 @@
-import type { DatabaseEvidence, LongQuery } from '../../checks/database.js';
+import type { DatabaseEvidence, LongQuery } from '../../checks/database/check.js';
 import { clamp, database, deadTargets, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
 

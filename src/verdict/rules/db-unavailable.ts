@@ -1,4 +1,4 @@
-import type { DatabaseEvidence, DbOutcome } from '../../checks/database.js';
+import type { DatabaseEvidence, DbOutcome } from '../../checks/database/check.js';
 import { clamp, database, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
 

@@ -1,4 +1,4 @@
-import type { UpstreamEvidence } from '../../checks/upstream.js';
+import type { UpstreamEvidence } from '../../checks/upstream/check.js';
 import { clamp, deadTargets, gatewayErrorsNow, hostPort, logUpstreams, targets } from '../evidence.js';
 import type { Evidence, Rule } from '../types.js';
 

@@ -1,11 +1,11 @@
-import { type ProxyLogSummary, readProxyLog } from './proxy-log/summary.js';
-import { type ProxySampleSummary, sampleProxy } from './proxy-sample.js';
-import type { Check, CheckOutput, CheckStatus } from './types.js';
+import type { Check, CheckOutput, CheckStatus } from '../types.js';
+import { type ProxyLogSummary, readProxyLog } from './log/summary.js';
+import { type ProxySampleSummary, sampleProxy } from './sample.js';
 
-export type { ProxySignature, SignatureKind } from './proxy-log/signatures.js';
-export { SIGNATURES } from './proxy-log/signatures.js';
-export type { ProxyLogSummary, SignatureCount, UpstreamCount } from './proxy-log/summary.js';
-export type { ProxySampleSummary } from './proxy-sample.js';
+export type { ProxySignature, SignatureKind } from './log/log-patterns.js';
+export { SIGNATURES } from './log/log-patterns.js';
+export type { ProxyLogSummary, SignatureCount, UpstreamCount } from './log/summary.js';
+export type { ProxySampleSummary } from './sample.js';
 
 export type ProxySampleEvidence = { kind: 'sample' } & ProxySampleSummary;
 export type ProxyLogEvidence = { kind: 'log' } & ProxyLogSummary;

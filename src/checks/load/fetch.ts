@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { GatewatchError } from '../errors.js';
+import { GatewatchError } from '../../errors.js';
 
 /** A text body and when it arrived (performance.now() ms), for rates between two reads. */
 export interface Snapshot {

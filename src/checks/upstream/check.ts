@@ -1,10 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
 import { Agent, request } from 'undici';
-import type { UpstreamCheckConfig } from '../playbooks/schema.js';
-import { classifyNetworkError, outcomeForStatus, type ProbeOutcome } from './net-errors.js';
-import { percentile, round } from './stats.js';
-import type { Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+import type { UpstreamCheckConfig } from '../../playbooks/schema.js';
+import { classifyNetworkError, outcomeForStatus, type ProbeOutcome } from '../net-errors.js';
+import { percentile, round } from '../stats.js';
+import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
 
 export interface UpstreamEvidence {
   target: string;

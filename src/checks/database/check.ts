@@ -1,12 +1,12 @@
-import { errorMessage } from '../errors.js';
-import type { DatabaseCheckConfig } from '../playbooks/schema.js';
-import { mysqlDriver } from './database-mysql.js';
-import { postgresDriver } from './database-postgres.js';
-import { redisDriver } from './database-redis.js';
-import { describeTarget, dsnScrubber, scrubDeep } from './database-secrets.js';
-import type { DatabaseEvidence, DatabaseKind, DbDriver, DbOutcome, DbSession } from './database-types.js';
-import { percentile, round } from './stats.js';
-import type { Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+import { errorMessage } from '../../errors.js';
+import type { DatabaseCheckConfig } from '../../playbooks/schema.js';
+import { percentile, round } from '../stats.js';
+import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
+import { mysqlDriver } from './mysql.js';
+import { postgresDriver } from './postgres.js';
+import { redisDriver } from './redis.js';
+import { describeTarget, dsnScrubber, scrubDeep } from './secrets.js';
+import type { DatabaseEvidence, DatabaseKind, DbDriver, DbOutcome, DbSession } from './types.js';
 
 export type {
   ConnectionUse,
@@ -15,7 +15,7 @@ export type {
   DbOutcome,
   LockWait,
   LongQuery,
-} from './database-types.js';
+} from './types.js';
 
 const DRIVERS: Record<DatabaseKind, { driver: DbDriver; port: number; schemes: readonly string[] }> = {
   postgres: { driver: postgresDriver, port: 5432, schemes: ['postgres:', 'postgresql:'] },

@@ -1,4 +1,4 @@
-import type { ProxyLogEntry, ProxySignature } from './signatures.js';
+import type { ProxyLogEntry, ProxySignature } from './log-patterns.js';
 import { localTime, monthIndex } from './time.js';
 
 // The accept date `[06/Feb/2009:12:14:14.655]`: present with or without a syslog header, and it has the year.

@@ -1,5 +1,5 @@
 import { upstreamAddress } from './address.js';
-import type { ProxyLogEntry, ProxySignature } from './signatures.js';
+import type { ProxyLogEntry, ProxySignature } from './log-patterns.js';
 import { localTime } from './time.js';
 
 // `YYYY/MM/DD HH:MM:SS [level]`, anywhere in the line: docker and log viewers prefix their own columns.

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
-import { classifyNetworkError, type ProbeOutcome } from './net-errors.js';
-import { percentile, round } from './stats.js';
+import { classifyNetworkError, type ProbeOutcome } from '../net-errors.js';
+import { percentile, round } from '../stats.js';
 
 /** The statuses a proxy gives when its upstream failed it. */
 export const GATEWAY_STATUSES: readonly number[] = [502, 503, 504];

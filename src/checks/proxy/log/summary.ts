@@ -1,7 +1,6 @@
-import { errorMessage } from '../../errors.js';
+import { errorMessage } from '../../../errors.js';
 import { parseEnvoyLine } from './envoy.js';
 import { parseHaproxyLine } from './haproxy.js';
-import { parseNginxErrorLine } from './nginx.js';
 import {
   type ProxyLogEntry,
   type ProxyLogFormat,
@@ -9,7 +8,8 @@ import {
   type ProxySignature,
   SIGNATURES,
   type SignatureKind,
-} from './signatures.js';
+} from './log-patterns.js';
+import { parseNginxErrorLine } from './nginx.js';
 import { readTail } from './tail.js';
 
 export const PARSERS: Readonly<Record<ProxyLogFormat, ProxyLogParser>> = {

@@ -8,7 +8,7 @@ import {
   type LongQuery,
   networkOutcome,
   usage,
-} from './database-types.js';
+} from './types.js';
 
 /** SQLSTATEs that say who is to blame: the credentials, or the server's slots (53300 covers reserved slots too). */
 const AUTH_STATES = new Set(['28P01', '28000']);

@@ -1,5 +1,5 @@
-import type { Snapshot } from './load-fetch.js';
-import { round } from './stats.js';
+import { round } from '../stats.js';
+import type { Snapshot } from './fetch.js';
 
 export interface StubStatus {
   active: number;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../errors.js';
-import type { LoadCheckConfig } from '../playbooks/schema.js';
-import { fetchText, instanceOf, type Snapshot } from './load-fetch.js';
-import { queryInstances } from './load-prometheus.js';
-import { figuresFromScrapes } from './load-scrape.js';
-import { type StubStatusFigures, stubStatusFigures } from './load-stub-status.js';
-import type { Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+import { errorMessage } from '../../errors.js';
+import type { LoadCheckConfig } from '../../playbooks/schema.js';
+import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
+import { fetchText, instanceOf, type Snapshot } from './fetch.js';
+import { queryInstances } from './prometheus.js';
+import { figuresFromScrapes } from './scrape.js';
+import { type StubStatusFigures, stubStatusFigures } from './stub-status.js';
 
-export type { StubStatusFigures } from './load-stub-status.js';
+export type { StubStatusFigures } from './stub-status.js';
 
 export type LoadSource = 'prometheus' | 'node_exporter' | 'process' | 'stub_status';
 export type LoadResource = 'cpu' | 'memory';

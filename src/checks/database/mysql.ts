@@ -9,7 +9,7 @@ import {
   type LongQuery,
   networkOutcome,
   usage,
-} from './database-types.js';
+} from './types.js';
 
 const AUTH_ERRNOS = new Set([1044, 1045, 1130, 1698]);
 /** 1040 ER_CON_COUNT_ERROR (server full), 1203 ER_TOO_MANY_USER_CONNECTIONS (account limit). */

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { z } from 'zod';
-import { GatewatchError } from '../errors.js';
+import { GatewatchError } from '../../errors.js';
 
 /**
  * node_exporter's node-mixin expressions without its `job="node"` selector (jobs

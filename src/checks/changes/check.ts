@@ -1,8 +1,8 @@
-import { errorMessage } from '../errors.js';
-import type { ChangesCheckConfig } from '../playbooks/schema.js';
-import { fileMemoryKey, inspectFile } from './changes-files.js';
-import { type GitCommit, gitError, gitLog, isProxyConfig } from './changes-git.js';
-import type { ChangeEvent, Check, CheckContext, CheckOutput, CheckStatus } from './types.js';
+import { errorMessage } from '../../errors.js';
+import type { ChangesCheckConfig } from '../../playbooks/schema.js';
+import type { ChangeEvent, Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
+import { fileMemoryKey, inspectFile } from './files.js';
+import { type GitCommit, gitError, gitLog, isProxyConfig } from './git.js';
 
 /**
  * One change that fell in the window before the onset, whatever noticed it.

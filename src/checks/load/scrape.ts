@@ -1,6 +1,6 @@
-import { type ExpositionSample, parseExposition, sumOf } from './load-exposition.js';
-import type { Snapshot } from './load-fetch.js';
-import { round } from './stats.js';
+import { round } from '../stats.js';
+import { type ExpositionSample, parseExposition, sumOf } from './exposition.js';
+import type { Snapshot } from './fetch.js';
 
 /** What two scrapes of one exposition endpoint say about its instance. */
 export interface ScrapeFigures {

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { classifyNetworkError } from '../net-errors.js';
 import {
   type DbDriver,
   type DbOutcome,
@@ -7,8 +8,7 @@ import {
   type LongQuery,
   networkOutcome,
   usage,
-} from './database-types.js';
-import { classifyNetworkError } from './net-errors.js';
+} from './types.js';
 
 /** The slowlog is history; only entries this recent describe the incident. */
 const SLOWLOG_RECENT_SECONDS = 15 * 60;

@@ -1,5 +1,5 @@
 import { upstreamAddress } from './address.js';
-import type { ProxyLogEntry, ProxySignature } from './signatures.js';
+import type { ProxyLogEntry, ProxySignature } from './log-patterns.js';
 import { isoTime } from './time.js';
 
 /**

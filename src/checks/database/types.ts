@@ -1,5 +1,5 @@
-import { classifyNetworkError } from './net-errors.js';
-import type { CheckStatus } from './types.js';
+import { classifyNetworkError } from '../net-errors.js';
+import type { CheckStatus } from '../types.js';
 
 export type DatabaseKind = 'postgres' | 'mysql' | 'redis';
 
