@@ -98,12 +98,54 @@ export const ChangesCheckSchema = z.strictObject({
   deploys: z.boolean().default(false),
 });
 
+/** A DNS-1123 name, as Kubernetes requires of namespaces and object names. */
+const kubeName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name: lower-case letters, digits, "-" and "."');
+
+export const KubernetesCheckSchema = z
+  .strictObject({
+    namespace: kubeName,
+    /** The Service whose EndpointSlices the proxy routes to. */
+    service: kubeName.optional(),
+    /** A label selector for the pods (`app=checkout,tier=api`), when there is no Service or to narrow it. */
+    selector: z
+      .string()
+      .min(1)
+      .max(1000)
+      .regex(/^[A-Za-z0-9_./=!,() -]+$/, 'a label selector such as app=checkout,tier!=canary')
+      .optional(),
+    /** The Deployment behind the pods; found from the pods' owners when not named. */
+    deployment: kubeName.optional(),
+    hpa: kubeName.optional(),
+    /** The variable holding the kubeconfig path; without it the in-cluster service account, then $KUBECONFIG. */
+    kubeconfig_env: envName.optional(),
+    /** The kubeconfig context to use (default: its current-context). */
+    context: z.string().min(1).max(253).optional(),
+    /** Per API request. */
+    timeout_ms: z.number().int().min(100).max(60_000).default(3000),
+    /** OOM kills, restarts, events and rollouts this recent count as the incident's. */
+    window_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(60),
+    /** A pod whose memory working set is at least this share of its limit is at the limit. */
+    memory_threshold: fraction.default(0.9),
+  })
+  .refine((k) => k.service !== undefined || k.selector !== undefined || k.deployment !== undefined, {
+    message: 'name a service, a selector or a deployment',
+  });
+
 export const ChecksSchema = z.strictObject({
   proxy: ProxyCheckSchema.optional(),
   upstream: UpstreamCheckSchema.optional(),
   load: LoadCheckSchema.optional(),
   database: DatabaseCheckSchema.optional(),
   changes: ChangesCheckSchema.optional(),
+  kubernetes: KubernetesCheckSchema.optional(),
 });
 
 export const PlaybookSchema = z.strictObject({
@@ -140,6 +182,7 @@ export type UpstreamCheckConfig = z.infer<typeof UpstreamCheckSchema>;
 export type LoadCheckConfig = z.infer<typeof LoadCheckSchema>;
 export type DatabaseCheckConfig = z.infer<typeof DatabaseCheckSchema>;
 export type ChangesCheckConfig = z.infer<typeof ChangesCheckSchema>;
+export type KubernetesCheckConfig = z.infer<typeof KubernetesCheckSchema>;
 
 /** The JSON Schema editors use; `playbooks/schema.json` is this, and a test keeps it current. */
 export function playbookJsonSchema(): unknown {

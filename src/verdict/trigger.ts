@@ -19,6 +19,8 @@ export const FITS: Readonly<Record<Cause, readonly ChangeKind[]>> = {
   db_unavailable: ['config'],
   upstream_saturated: [],
   db_saturated: [],
+  memory_leak: ['deploy'],
+  deploy_drain: ['deploy'],
   recovered: [],
   unknown: [],
 };
