@@ -12,6 +12,11 @@ import type { ChangeEventReader, CheckResult } from '../../src/checks/types.js';
 import { ChangeEventStore } from '../../src/ingest/change-events.js';
 import { silentLogger } from '../../src/log.js';
 import type { CheckName, ChecksConfig } from '../../src/playbooks/schema.js';
+import {
+  type FakeKubeApiServer,
+  fixtureItems,
+  startFakeKubeApiServer,
+} from '../helpers/fake-kube-apiserver.js';
 import { playbook } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
@@ -37,6 +42,7 @@ describe('every check honours the Check contract', () => {
   let repo: string;
   let store: ChangeEventStore;
   let storeRedis: Redis;
+  let kube: FakeKubeApiServer;
   const env: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -71,11 +77,21 @@ describe('every check honours the Check contract', () => {
     env.CONTRACT_HANG_DB_URL = `postgres://app:${PASSWORD}@127.0.0.1:${hang.port}/app`;
     storeRedis = new Redis(redis.port, '127.0.0.1', { password: PASSWORD });
     store = new ChangeEventStore(storeRedis, '{contract}');
+    // The API server's token is the secret that must not leak from the kubernetes check.
+    kube = await startFakeKubeApiServer({ token: PASSWORD });
+    kube.add(...fixtureItems('endpointslice-list.json'));
+    env.CONTRACT_KUBECONFIG = kube.kubeconfig(repo);
+    writeFileSync(
+      join(repo, 'hanging-kubeconfig.yaml'),
+      `apiVersion: v1\nkind: Config\ncurrent-context: hang\nclusters: [{name: hang, cluster: {server: "${new URL(hang.url).origin}"}}]\nusers: [{name: u, user: {token: ${PASSWORD}}}]\ncontexts: [{name: hang, context: {cluster: hang, user: u}}]\n`,
+    );
+    env.CONTRACT_HANG_KUBECONFIG = join(repo, 'hanging-kubeconfig.yaml');
   });
 
   afterAll(async () => {
     await Promise.all([fine?.close(), hang?.close()]);
     metrics?.close();
+    await kube?.close();
     rmSync(repo, { recursive: true, force: true });
     storeRedis?.disconnect();
     await redis?.destroy();
@@ -112,12 +128,21 @@ describe('every check honours the Check contract', () => {
         },
         hanging: { window_minutes: 60, deploys: true },
       },
+      kubernetes: {
+        quick: { namespace: 'default', service: 'nginx-service', kubeconfig_env: 'CONTRACT_KUBECONFIG' },
+        hanging: {
+          namespace: 'default',
+          service: 'nginx-service',
+          kubeconfig_env: 'CONTRACT_HANG_KUBECONFIG',
+          timeout_ms: 60_000,
+        },
+      },
     }) as never;
 
   const names = Object.keys(CHECKS) as CheckName[];
 
   it('covers every registered check', () => {
-    expect(names.sort()).toEqual(['changes', 'database', 'load', 'proxy', 'upstream']);
+    expect(names.sort()).toEqual(['changes', 'database', 'kubernetes', 'load', 'proxy', 'upstream']);
   });
 
   async function runOne(
