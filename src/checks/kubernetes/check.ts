@@ -120,7 +120,13 @@ async function gather(
     const row = podEvidence(p, win);
     row.events = events?.get(row.name) ?? [];
     const used = memory?.get(row.name);
-    for (const c of row.containers) c.memory_bytes = used?.get(c.name) ?? null;
+    for (const c of row.containers) {
+      c.memory_bytes = used?.get(c.name) ?? null;
+      if (c.memory_bytes !== null && c.memory_limit_bytes) {
+        c.memory_ratio = Math.round((c.memory_bytes / c.memory_limit_bytes) * 1000) / 1000;
+        c.at_memory_limit = c.memory_ratio >= cfg.memory_threshold;
+      }
+    }
     return row;
   });
   return [

@@ -85,6 +85,10 @@ export interface ContainerEvidence {
   memory_limit_bytes: number | null;
   /** Working set now, from metrics.k8s.io; null when no metrics server answers. */
   memory_bytes: number | null;
+  /** Working set ÷ limit; null without both. */
+  memory_ratio: number | null;
+  /** At or above the playbook's memory_threshold of its limit. */
+  at_memory_limit: boolean | null;
 }
 
 export interface PodEvent {
@@ -163,6 +167,8 @@ export function podEvidence(pod: Pod, opts: { onsetAt: number; windowMinutes: nu
         : null,
       memory_limit_bytes: limits.get(c.name) ?? null,
       memory_bytes: null,
+      memory_ratio: null,
+      at_memory_limit: null,
     };
   });
   const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name ?? null;
