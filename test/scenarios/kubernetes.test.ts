@@ -59,6 +59,18 @@ const pods = (n: number, hash: string, over: Partial<WorldStory['pods'][number]>
     ...over,
   }));
 
+/** A Deployment whose last rollout finished days ago: `available` of `desired` pods serve. */
+const settled = (desired: number, available = desired): WorldStory['rollout'] => ({
+  revision: 4,
+  hash: NEW,
+  startedMinutesAgo: 3 * 24 * 60,
+  desired,
+  updated: desired,
+  available,
+  replicas: desired,
+  progressing: COMPLETE,
+});
+
 describe('scenario worlds the cluster decides', () => {
   it('a pod of the new revision OOMKilled after a deploy, 502s as it dies: memory_leak, the rollout is the trigger', async () => {
     const dying = later(await resettingUpstream(), (u) => u.close());
@@ -135,16 +147,7 @@ describe('scenario worlds the cluster decides', () => {
     const story: WorldStory = {
       namespace: 'shop',
       service: 'checkout-api',
-      rollout: {
-        revision: 4,
-        hash: NEW,
-        startedMinutesAgo: 3 * 24 * 60,
-        desired: 10,
-        updated: 10,
-        available: 10,
-        replicas: 10,
-        progressing: COMPLETE,
-      },
+      rollout: settled(10),
       pods: pods(10, NEW),
       hpa: { current: 10, desired: 10, max: 10, cpuPercent: 187, targetPercent: 50 },
     };
@@ -174,16 +177,7 @@ describe('scenario worlds the cluster decides', () => {
     const story: WorldStory = {
       namespace: 'shop',
       service: 'checkout-api',
-      rollout: {
-        revision: 4,
-        hash: NEW,
-        startedMinutesAgo: 3 * 24 * 60,
-        desired: 3,
-        updated: 3,
-        available: 0,
-        replicas: 3,
-        progressing: COMPLETE,
-      },
+      rollout: settled(3, 0),
       pods: pods(3, NEW, { ready: false }),
       eventsOn: { pod: `checkout-api-${NEW}-p0`, minutesAgo: 2 },
     };
@@ -201,16 +195,7 @@ describe('scenario worlds the cluster decides', () => {
     const story: WorldStory = {
       namespace: 'shop',
       service: 'checkout-api',
-      rollout: {
-        revision: 4,
-        hash: NEW,
-        startedMinutesAgo: 3 * 24 * 60,
-        desired: 2,
-        updated: 2,
-        available: 0,
-        replicas: 2,
-        progressing: COMPLETE,
-      },
+      rollout: settled(2, 0),
       pods: pods(2, NEW, { ready: false }),
     };
     const { env } = await cluster(story);

@@ -31,6 +31,16 @@ const loadOk = check('load', 'ok', 140, 'cpu 22%, memory 41% across 2 instances'
 const dbOk = check('database', 'ok', 35, 'postgres p95 4 ms, 12/100 connections');
 const noChanges = check('changes', 'ok', 60, 'no deploy or config change in the 60 minutes before onset');
 
+/** A Deployment rollout as the kubernetes check reports it: its ReplicaSet is the ref. */
+const rollout = (minutes: number): Verdict['trigger'] => ({
+  kind: 'deploy',
+  ref: 'checkout-api-7d9f8c6b5',
+  summary: 'Deployment checkout-api revision 5 (checkout:1.5.0)',
+  author: null,
+  at: '2025-03-04T09:12:00Z',
+  minutes_before_onset: minutes,
+});
+
 type Spec = Omit<Verdict, 'service' | 'incident' | 'recommendation' | 'cause'>;
 
 const SPECS: Record<Cause, Spec> = {
@@ -233,14 +243,7 @@ const SPECS: Record<Cause, Spec> = {
       'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 16 min before the 502s began).',
       "Capture a heap profile of the new revision before its next kill; compare with revision 4's.",
     ],
-    trigger: {
-      kind: 'deploy',
-      ref: 'checkout-api-7d9f8c6b5',
-      summary: 'Deployment checkout-api revision 5 (checkout:1.5.0)',
-      author: null,
-      at: '2025-03-04T09:12:00Z',
-      minutes_before_onset: 16,
-    },
+    trigger: rollout(16),
     capacity: null,
     checks: [proxy502, check('kubernetes', 'fail', 180, '3 pods, 1 OOMKilled 4 min ago (limit 512Mi)')],
     duration_ms: 1210,
@@ -253,14 +256,7 @@ const SPECS: Record<Cause, Spec> = {
       'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 3 min before the 502s began).',
       'Add a preStop sleep (5–10 s) so the pod keeps serving until the endpoint removal reaches the proxy.',
     ],
-    trigger: {
-      kind: 'deploy',
-      ref: 'checkout-api-7d9f8c6b5',
-      summary: 'Deployment checkout-api revision 5 (checkout:1.5.0)',
-      author: null,
-      at: '2025-03-04T09:12:00Z',
-      minutes_before_onset: 3,
-    },
+    trigger: rollout(3),
     capacity: null,
     checks: [proxy502, check('kubernetes', 'warn', 150, '2 of 3 endpoints ready, 1 terminating')],
     duration_ms: 980,
