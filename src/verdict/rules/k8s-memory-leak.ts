@@ -66,7 +66,9 @@ export const k8sMemoryLeak: Rule = (ev) => {
       };
     return {
       cause: 'memory_leak',
-      confidence: clamp(0.8 + (seen === true ? 0.05 : 0) + (climb.length ? 0.05 : 0)),
+      confidence: clamp(
+        (seen === false ? 0.65 : 0.8) + (seen === true ? 0.05 : 0) + (climb.length ? 0.05 : 0),
+      ),
       summary: `${list}, ${deploy.minutes_before_onset} min after ${rolloutName(rollout)} began rolling out${climb.length ? `; ${climb.join('; ')}` : ''}: the new revision runs out of memory and restarts.`,
       actions,
     };

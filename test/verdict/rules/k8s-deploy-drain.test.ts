@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/verdict/engine.js';
 import { k8sDeployDrain } from '../../../src/verdict/rules/k8s-deploy-drain.js';
 import { ev, proxy, proxyLogOf, proxySample } from '../build.js';
-import { endpoints, kubernetes, rollingOut, rollout } from '../k8s-build.js';
+import { container, endpoints, kubernetes, NEW, oomKilled, pod, rollingOut, rollout } from '../k8s-build.js';
 
 const burst = proxy(proxySample({ 502: 2, 200: 3 }));
 
@@ -54,8 +54,42 @@ describe('k8s deploy_drain', () => {
       name: 'a rollout but no 502 now',
       e: ev(proxy(proxySample({ 200: 5 })), kubernetes(endpoints(2, 1), rollingOut(3))),
     },
+    {
+      name: 'the new revision crash-loops: its crashes explain the 502s, not the drain',
+      e: ev(
+        burst,
+        kubernetes(
+          endpoints(2, 1),
+          pod(1, NEW, {}, container({ reason: 'CrashLoopBackOff' })),
+          rollingOut(3),
+        ),
+      ),
+    },
+    {
+      name: 'a new pod restarted after an OOM kill (memory_leak comes first)',
+      e: ev(burst, kubernetes(endpoints(2, 1), pod(1, NEW, {}, oomKilled(2)), rollingOut(3))),
+    },
   ])('$name → null', ({ e }) => {
     expect(k8sDeployDrain(e)).toBeNull();
+  });
+
+  it('the proxy log naming a terminating pod IP is said and raises confidence', () => {
+    const f = k8sDeployDrain(
+      ev(
+        proxy(proxyLogOf([['premature_close', 4, '10.244.0.100:8080']])),
+        kubernetes(endpoints(2, 1), rollingOut(3)),
+      ),
+    );
+    expect(f!.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(f!.summary).toContain("the proxy's errors name 10.244.0.100:8080, a terminating pod");
+    const elsewhere = k8sDeployDrain(
+      ev(
+        proxy(proxyLogOf([['premature_close', 4, '10.9.9.9:8080']])),
+        kubernetes(endpoints(2, 1), rollingOut(3)),
+      ),
+    );
+    expect(elsewhere!.confidence).toBeLessThan(0.9);
+    expect(elsewhere!.summary).not.toContain("the proxy's errors name");
   });
 
   it('the rollout is the verdict trigger: kind deploy, ref its ReplicaSet', () => {

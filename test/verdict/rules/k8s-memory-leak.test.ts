@@ -50,6 +50,17 @@ describe('k8s memory_leak', () => {
       says: ['is back at 62% of its limit'],
     },
     {
+      name: 'after a rollout, but no 502 through the proxy now: less sure',
+      e: ev(
+        proxy(proxySample({ 200: 5 })),
+        kubernetes(endpoints(3), pod(1, NEW, {}, oomKilled(20)), rollingOut(40)),
+      ),
+      cause: 'memory_leak',
+      min: 0.6,
+      max: 0.7,
+      says: ['the new revision runs out of memory'],
+    },
+    {
       name: 'OOM kills with no rollout in the window: a leak or load, said at moderate confidence',
       e: ev(burst, kubernetes(endpoints(3), pod(1, NEW, {}, oomKilled(5)), rollout())),
       cause: 'memory_leak',
