@@ -11,7 +11,7 @@ import type {
 } from '../../src/checks/kubernetes/check.js';
 import { runChecks } from '../../src/checks/runner.js';
 import type { CheckResult } from '../../src/checks/types.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, type Logger, silentLogger } from '../../src/log.js';
 import {
   type FakeKubeApiServer,
   fixture,
@@ -93,7 +93,7 @@ describe('kubernetes check', () => {
 
   async function run(
     config: Record<string, unknown>,
-    over: { env?: Record<string, string>; check_ms?: number } = {},
+    over: { env?: Record<string, string>; check_ms?: number; log?: Logger } = {},
   ) {
     const [result] = await runChecks(
       playbook({
@@ -101,7 +101,7 @@ describe('kubernetes check', () => {
         checks: { kubernetes: { kubeconfig_env: 'TEST_KUBECONFIG', ...config } },
         timeouts: { check_ms: over.check_ms ?? 8000, total_ms: 20_000 },
       }),
-      { log: silentLogger(), env: over.env ?? env, now: Date.now, onsetAt: Date.now() },
+      { log: over.log ?? silentLogger(), env: over.env ?? env, now: Date.now, onsetAt: Date.now() },
     );
     return result!;
   }
@@ -299,6 +299,20 @@ describe('kubernetes check', () => {
     expect(r.summary).toContain('the API server rejected the credentials of kubeconfig');
     expect(r.summary).toContain('401 Unauthorized');
     expect(JSON.stringify(r)).not.toContain('wrong-token-xyz');
+  });
+
+  it('the token reaches no log line, at trace level, whether the API server accepts it or not', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'trace', destination: { write: (s: string) => void lines.push(s) } });
+    fake.add(...worldObjects(rolloutStory));
+    const ok = await run({ namespace: 'shop', service: 'checkout-api' }, { log });
+    expect(ok.status).toBe('fail');
+    env.TEST_KUBECONFIG = fake.kubeconfig(dir, { token: `${TOKEN}-revoked` });
+    const refused = await run({ namespace: 'shop', service: 'checkout-api' }, { log });
+    expect(refused.status).toBe('error');
+    expect(lines.join('\n')).toContain('check failed');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line).not.toContain(TOKEN);
   });
 
   it('no credentials at all: a clear error', async () => {

@@ -193,9 +193,9 @@ function describe(
       )
       .join(', ');
     parts.push(
-      `HPA ${hpa.name} ${hpa.current}/${hpa.max} replicas${hpa.at_max ? ' (at maxReplicas)' : ''}${metrics ? `, ${metrics}` : ''}`,
+      `HPA ${hpa.name} ${hpa.current}/${hpa.max} replicas${hpa.at_max ? ' (at maxReplicas)' : ''}${metrics ? `, ${metrics}` : ''}${hpa.inactive ? `, not scaling (${hpa.inactive})` : ''}`,
     );
-    warns.push(hpa.at_max && hpa.metrics.some(overTarget));
+    warns.push((hpa.at_max && hpa.metrics.some(overTarget)) || hpa.inactive !== null);
   }
   for (const g of ev.filter((e): e is KubernetesGap => e.kind === 'gap')) {
     parts.push(`${g.part} unreadable: ${g.error}`);
