@@ -1,12 +1,14 @@
 import type { ChangeEvidence } from '../checks/changes/check.js';
 import type {
   ContainerEvidence,
+  EndpointState,
   EndpointsEvidence,
   HpaEvidence,
   KubernetesEvidence,
   PodEvidence,
   RolloutEvidence,
 } from '../checks/kubernetes/check.js';
+import { logUpstreams } from './evidence.js';
 import type { Evidence } from './types.js';
 
 /**
@@ -98,4 +100,19 @@ export function measuredMemory(ev: Evidence): { pod: PodEvidence; container: Con
 /** "10.244.1.17 (checkout-api-7d9f8c6b5-x2k8p)": how a pod is named in a message. */
 export function podLabel(p: PodEvidence): string {
   return p.ip ? `${p.name} (${p.ip})` : p.name;
+}
+
+/**
+ * Addresses in the proxy's error log (host:port) that are these endpoints' pod
+ * IPs: ingress-nginx and most proxies in a cluster send straight to pod IPs,
+ * so a log line naming one says which pod the failing requests went to.
+ */
+export function loggedEndpoints(
+  ev: Evidence,
+  endpoints: readonly EndpointState[],
+): { address: string; count: number }[] {
+  const ips = new Set(endpoints.map((e) => e.address));
+  return logUpstreams(ev).filter(({ address }) =>
+    ips.has(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+  );
 }

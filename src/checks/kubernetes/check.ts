@@ -18,7 +18,7 @@ import {
   selectorString,
 } from './rollout.js';
 
-export type { EndpointsEvidence } from './endpointslices.js';
+export type { EndpointState, EndpointsEvidence } from './endpointslices.js';
 export type { HpaEvidence, HpaMetric } from './hpa.js';
 export type { ContainerEvidence, PodEvidence } from './pods.js';
 export type { RolloutEvidence } from './rollout.js';

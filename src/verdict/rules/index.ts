@@ -8,6 +8,7 @@ import { hotInstance } from './hot-instance.js';
 import { k8sDeployDrain } from './k8s-deploy-drain.js';
 import { k8sEndpointsDown } from './k8s-endpoints-down.js';
 import { k8sMemoryLeak } from './k8s-memory-leak.js';
+import { k8sPartial } from './k8s-partial.js';
 import { k8sSaturated } from './k8s-saturated.js';
 import { proxyMisrouted } from './proxy-misrouted.js';
 import { recovered } from './recovered.js';
@@ -34,6 +35,7 @@ export const RULES: readonly Rule[] = [
   k8sMemoryLeak,
   k8sEndpointsDown,
   k8sDeployDrain,
+  k8sPartial,
   upstreamDown,
   upstreamPartial,
   proxyMisrouted,

@@ -1,8 +1,9 @@
-import { clamp, logCount, logUpstreams, troubleSeen } from '../evidence.js';
+import { clamp, logCount, troubleSeen } from '../evidence.js';
 import {
   kubeEndpoints,
   kubePods,
   kubeRollout,
+  loggedEndpoints,
   ofCurrentRevision,
   rolloutActive,
   rolloutChanges,
@@ -35,9 +36,7 @@ export const k8sDeployDrain: Rule = (ev) => {
   const terminating = eps.endpoints.filter((e) => e.terminating);
   const draining = terminating.map((e) => e.pod ?? e.address);
   // The proxy's log names the upstreams it failed on: pod IPs that are terminating endpoints clinch it.
-  const hitDraining = logUpstreams(ev).filter(({ address }) =>
-    terminating.some((e) => address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') === e.address),
-  );
+  const hitDraining = loggedEndpoints(ev, terminating);
   return {
     cause: 'deploy_drain',
     confidence: clamp((seen === true ? 0.8 : 0.55) + (cut ? 0.05 : 0) + (hitDraining.length ? 0.05 : 0)),
