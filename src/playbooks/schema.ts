@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { titlePatternProblem } from './title-pattern.js';
 
 const envName = z
   .string()
@@ -7,14 +8,11 @@ const envName = z
 const httpUrl = z.url({ protocol: /^https?$/ });
 const fraction = z.number().gt(0).lte(1);
 
-const regex = z.string().refine((s) => {
-  try {
-    new RegExp(s, 'i');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
+/** A title rule: RE2 syntax, bounded in size, so matching an alert is linear in its (capped) title. */
+const titlePattern = z.string().superRefine((s, ctx) => {
+  const problem = titlePatternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const ProxyCheckSchema = z.strictObject({
   url: httpUrl.optional(),
@@ -113,7 +111,7 @@ export const PlaybookSchema = z.strictObject({
     .strictObject({
       pagerduty_services: z.array(z.string().min(1)).optional(),
       labels: z.record(z.string(), z.string()).optional(),
-      title: regex.optional(),
+      title: titlePattern.optional(),
     })
     .default({}),
   slack: z
