@@ -1,6 +1,10 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { GatewatchError } from '../../errors.js';
+import { MiB, readBounded, sizeText } from '../http-body.js';
+
+/** An instant vector this large is a query matching far more series than instances: not parsed. */
+const MAX_ANSWER_BYTES = 4 * MiB;
 
 /**
  * node_exporter's node-mixin expressions without its `job="node"` selector (jobs
@@ -54,7 +58,12 @@ export async function instantQuery(
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
   });
-  const text = await res.body.text();
+  const { text, truncated } = await readBounded(res.body, MAX_ANSWER_BYTES);
+  if (truncated)
+    throw new GatewatchError(
+      'CHECK_FAILED',
+      `Prometheus answered over ${sizeText(MAX_ANSWER_BYTES)}: cut, not parsed (narrow the query)`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
