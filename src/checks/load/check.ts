@@ -82,12 +82,21 @@ function row(
   return { ...base, status, ...f, thresholds, over, error };
 }
 
-async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+async function fromPrometheus(
+  config: LoadCheckConfig,
+  ctx: CheckContext,
+  timeoutMs: number,
+  authorization: string | undefined,
+) {
   const endpoint = config.prometheus;
   if (!endpoint) return [];
   const base = { source: 'prometheus' as const, endpoint };
   try {
-    const instances = await queryInstances(endpoint, config.queries, { timeoutMs, signal: ctx.signal });
+    const instances = await queryInstances(endpoint, config.queries, {
+      timeoutMs,
+      signal: ctx.signal,
+      authorization,
+    });
     if (instances.size === 0)
       return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, 'the queries matched no series')];
     return [...instances].map(([instance, f]) =>
@@ -149,14 +158,23 @@ function figuresOfSnapshots(
 }
 
 /** Reads every scrape and stub_status endpoint twice, `sample_interval_ms` apart, for rates. */
-async function fromEndpoints(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+async function fromEndpoints(
+  config: LoadCheckConfig,
+  ctx: CheckContext,
+  timeoutMs: number,
+  authorization: string | undefined,
+) {
   const endpoints: Endpoint[] = [
     ...(config.scrape ?? []).map((url) => ({ url, kind: 'scrape' as const })),
     ...(config.stub_status ?? []).map((url) => ({ url, kind: 'stub_status' as const })),
   ];
   if (endpoints.length === 0) return [];
   const read = () =>
-    Promise.allSettled(endpoints.map((e) => fetchText(e.url, timeoutMs, ctx.signal, BODY_LIMITS[e.kind])));
+    Promise.allSettled(
+      endpoints.map((e) =>
+        fetchText(e.url, timeoutMs, ctx.signal, { maxBytes: BODY_LIMITS[e.kind], authorization }),
+      ),
+    );
   const first = await read();
   await sleep(config.sample_interval_ms, undefined, { signal: ctx.signal });
   const second = await read();
@@ -225,9 +243,16 @@ export const loadCheck: Check<'load', LoadEvidence> = {
       return { status: 'skipped', summary: 'no prometheus, scrape or stub_status configured', evidence: [] };
     // Each read must leave room for the second round of scrapes inside the check's budget.
     const timeoutMs = Math.max(200, Math.min(5000, (ctx.timeoutMs - config.sample_interval_ms) / 2));
+    const authorization = config.authorization_env ? ctx.env[config.authorization_env] : undefined;
+    if (config.authorization_env && !authorization)
+      return {
+        status: 'error',
+        summary: `${config.authorization_env} is not set: it should hold the Authorization header value for the load endpoints`,
+        evidence: [],
+      };
     const [prom, endpoints] = await Promise.all([
-      fromPrometheus(config, ctx, timeoutMs),
-      fromEndpoints(config, ctx, timeoutMs),
+      fromPrometheus(config, ctx, timeoutMs, authorization),
+      fromEndpoints(config, ctx, timeoutMs, authorization),
     ]);
     const evidence = [...prom, ...endpoints];
     return { status: overall(evidence), summary: describe(evidence), evidence };

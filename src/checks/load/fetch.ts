@@ -18,7 +18,7 @@ export async function fetchText(
   url: string,
   timeoutMs: number,
   signal: AbortSignal,
-  maxBytes: number,
+  opts: { maxBytes: number; authorization?: string },
 ): Promise<Snapshot> {
   const res = await request(url, {
     method: 'GET',
@@ -26,9 +26,13 @@ export async function fetchText(
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     // The plain text format: no protobuf, no negotiation surprises.
-    headers: { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1', 'user-agent': 'gatewatch/load-check' },
+    headers: {
+      accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1',
+      'user-agent': 'gatewatch/load-check',
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
+    },
   });
-  const body = await readBounded(res.body, maxBytes);
+  const body = await readBounded(res.body, opts.maxBytes);
   const at = performance.now();
   if (res.statusCode < 200 || res.statusCode > 299)
     throw new GatewatchError('CHECK_FAILED', `${url} answered HTTP ${res.statusCode}`, { retryable: true });

@@ -38,6 +38,13 @@ const VectorResponse = z.object({
   error: z.string().optional(),
 });
 
+export interface QueryOptions {
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** The `Authorization` header value, from the playbook's `authorization_env`. */
+  authorization?: string;
+}
+
 export interface InstantSample {
   labels: Record<string, string>;
   value: number;
@@ -47,13 +54,17 @@ export interface InstantSample {
 export async function instantQuery(
   base: string,
   query: string,
-  opts: { timeoutMs: number; signal: AbortSignal },
+  opts: QueryOptions,
 ): Promise<InstantSample[]> {
   const url = new URL('api/v1/query', base.endsWith('/') ? base : `${base}/`);
   const res = await request(url, {
     method: 'POST',
     body: new URLSearchParams({ query }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'gatewatch/load-check' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'gatewatch/load-check',
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
+    },
     signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]),
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
@@ -110,7 +121,7 @@ function instanceKey(labels: Record<string, string>): string {
 export async function queryInstances(
   base: string,
   overrides: Partial<Record<'cpu' | 'memory' | 'load', string | undefined>> | undefined,
-  opts: { timeoutMs: number; signal: AbortSignal },
+  opts: QueryOptions,
 ): Promise<Map<string, InstanceFigures>> {
   const figures = Object.keys(DEFAULT_QUERIES) as PrometheusFigure[];
   const answers = await Promise.all(
