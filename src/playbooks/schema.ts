@@ -18,6 +18,16 @@ function withoutCredentials(url: string): boolean {
   }
 }
 
+/** An IANA zone name the runtime knows (`Europe/Berlin`, `UTC`). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const httpUrl = z.url({ protocol: /^https?$/ }).refine(withoutCredentials, NO_CREDENTIALS);
 const fraction = z.number().gt(0).lte(1);
 
@@ -42,6 +52,14 @@ export const ProxyCheckSchema = z.strictObject({
         .min(1024)
         .max(64 * 1024 * 1024)
         .default(1024 * 1024),
+      /**
+       * The zone the proxy stamps its log in (IANA name): nginx and HAProxy write local
+       * time with no zone. Without it the log is read in gatewatch's own zone.
+       */
+      timezone: z
+        .string()
+        .refine(isTimeZone, 'not an IANA time zone name (e.g. "Europe/Berlin", "UTC")')
+        .optional(),
       /** Only lines this recent count: older errors are history, not the incident. */
       window_minutes: z
         .number()
