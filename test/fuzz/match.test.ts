@@ -103,6 +103,60 @@ describe('matching alerts against playbook title patterns', () => {
     expect(slow).toEqual([]);
   });
 
+  it('any pattern the loader accepts matches a long title in under 100 ms of CPU', () => {
+    // Patterns stitched from the pieces ReDoS is made of: nested and counted repeats, alternations, classes.
+    const piece = fc.constantFrom(
+      'a',
+      'b',
+      '.',
+      '\\w',
+      '\\s',
+      '[a-z]',
+      '[^x]',
+      '(',
+      ')',
+      '(?:',
+      '|',
+      '*',
+      '+',
+      '?',
+      '*?',
+      '{2,}',
+      '{10}',
+      '{50}',
+      '{100}',
+      '{1000}',
+      '^',
+      '$',
+      '\\1',
+      '(?=',
+      '(?!',
+      '502',
+      'Bad Gateway',
+    );
+    const pattern = fc.array(piece, { minLength: 1, maxLength: 24 }).map((p) => p.join(''));
+    let accepted = 0;
+    const slow: string[] = [];
+    fc.assert(
+      fc.property(pattern, title, (p, text) => {
+        const playbook = playbookWith(p);
+        if (!playbook) return true;
+        accepted += 1;
+        const parsed = SOURCES.alertmanager!.parse(notification(text), request, 0);
+        if (!('alerts' in parsed)) throw new Error(`ignored: ${parsed.ignored}`);
+        const used = cpuMs(() => {
+          for (const alert of parsed.alerts) matchPlaybook(alert, [playbook]);
+        });
+        if (used > CPU_BUDGET_MS) slow.push(`${p} on ${text.length} chars: ${used} ms`);
+        return used <= CPU_BUDGET_MS;
+      }),
+      { numRuns: 300, interruptAfterTimeLimit: LIMIT_MS, markInterruptAsFailure: false },
+    );
+    expect(slow).toEqual([]);
+    // The property says something only if many generated patterns got past the loader.
+    expect(accepted).toBeGreaterThan(20);
+  });
+
   it('still matches a long title by its beginning, and says so briefly when nothing matches', () => {
     const playbook = playbookWith('502|Bad Gateway')!;
     const parsed = SOURCES.alertmanager!.parse(
