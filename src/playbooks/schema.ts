@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../zones.js';
 import { titlePatternProblem } from './title-pattern.js';
 
 const envName = z
@@ -15,16 +16,6 @@ function withoutCredentials(url: string): boolean {
     return parsed.username === '' && parsed.password === '';
   } catch {
     return true;
-  }
-}
-
-/** An IANA zone name the runtime knows (`Europe/Berlin`, `UTC`). */
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,3 +1,5 @@
+import { zoneOffset } from '../../../zones.js';
+
 const MONTHS: Readonly<Record<string, number>> = {
   jan: 0,
   feb: 1,
@@ -39,30 +41,7 @@ export const localTime: WallClock = (y, month, d, h, mi, s, ms = 0) => {
 
 /** Reads wall-clock times as written in `timeZone` (an IANA name), daylight saving included. */
 export function zonedClock(timeZone: string): WallClock {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  /** How far the zone's clock is ahead of UTC at an instant. */
-  const offsetAt = (instant: number): number => {
-    const part: Record<string, number> = {};
-    for (const p of format.formatToParts(new Date(instant))) part[p.type] = Number(p.value);
-    const wall = Date.UTC(
-      part.year ?? 0,
-      (part.month ?? 1) - 1,
-      part.day,
-      part.hour,
-      part.minute,
-      part.second,
-    );
-    return wall - Math.floor(instant / 1000) * 1000;
-  };
+  const offsetAt = zoneOffset(timeZone);
   return (y, month, d, h, mi, s, ms = 0) => {
     const wall = Date.UTC(y, month, d, h, mi, s, ms);
     if (Number.isNaN(wall)) return null;
