@@ -2,27 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadEvidence, loadCheck } from '../../src/checks/load/check.js';
-import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
-import { silentLogger } from '../../src/log.js';
+import type { CheckOutput } from '../../src/checks/types.js';
 import { LoadCheckSchema } from '../../src/playbooks/schema.js';
+import { checkContext } from '../helpers/check-context.js';
 import { waitFor } from '../helpers/ports.js';
 
 const MiB = 1024 * 1024;
 
-function context(): CheckContext {
-  return {
-    service: 'checkout-api',
-    signal: new AbortController().signal,
-    log: silentLogger(),
-    env: {},
-    now: Date.now,
-    onsetAt: Date.now(),
-    timeoutMs: 20_000,
-  };
-}
-
 function runLoad(config: unknown): Promise<CheckOutput<LoadEvidence>> {
-  return loadCheck.run(LoadCheckSchema.parse(config), context());
+  return loadCheck.run(LoadCheckSchema.parse(config), checkContext({ timeoutMs: 20_000 }));
 }
 
 /** What one endless response did: bytes written before the reader hung up. */

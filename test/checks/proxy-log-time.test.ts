@@ -4,23 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyEvidence, proxyCheck, proxyLog } from '../../src/checks/proxy/check.js';
 import { summariseLog } from '../../src/checks/proxy/log/summary.js';
 import type { CheckOutput } from '../../src/checks/types.js';
-import { silentLogger } from '../../src/log.js';
 import { parsePlaybook } from '../../src/playbooks/load.js';
 import { ProxyCheckSchema } from '../../src/playbooks/schema.js';
+import { checkContext } from '../helpers/check-context.js';
 import { type PrivateNginx, startNginx } from '../helpers/nginx.js';
 import { refusingUpstream, type Upstream } from '../helpers/upstreams.js';
 
 function runProxy(config: unknown): Promise<CheckOutput<ProxyEvidence>> {
-  const now = Date.now();
-  return proxyCheck.run(ProxyCheckSchema.parse(config), {
-    service: 'checkout-api',
-    signal: new AbortController().signal,
-    log: silentLogger(),
-    env: {},
-    now: () => now,
-    onsetAt: now,
-    timeoutMs: 10_000,
-  });
+  return proxyCheck.run(ProxyCheckSchema.parse(config), checkContext());
 }
 
 /**

@@ -6,6 +6,7 @@ import { redactUserinfo } from '../../src/checks/redact.js';
 import { runChecks } from '../../src/checks/runner.js';
 import { silentLogger } from '../../src/log.js';
 import { LoadCheckSchema } from '../../src/playbooks/schema.js';
+import { checkContext } from '../helpers/check-context.js';
 import { playbook } from '../helpers/gatewatch.js';
 import { refusingUpstream, type Upstream } from '../helpers/upstreams.js';
 
@@ -97,15 +98,7 @@ describe('load endpoints behind HTTP authentication: the *_env way', () => {
         sample_interval_ms: 200,
         authorization_env: 'METRICS_AUTH',
       }),
-      {
-        service: 's',
-        signal: new AbortController().signal,
-        log: silentLogger(),
-        env,
-        now: Date.now,
-        onsetAt: Date.now(),
-        timeoutMs: 5000,
-      },
+      checkContext({ env, timeoutMs: 5000 }),
     );
 
   it('sends the Authorization header the named variable holds to Prometheus and scrapes', async () => {
