@@ -79,8 +79,8 @@ export function truncate(text: string, max: number, note = TRUNCATED): string {
 }
 
 /** Escaped and cut to `max`: cut first so an entity is never split, then again in case escaping grew it. */
-function clip(raw: string, max: number): string {
-  return truncate(escapeMrkdwn(truncate(raw, max)), max);
+function clip(raw: string, max: number, escapeText = escapeMrkdwn): string {
+  return truncate(escapeText(truncate(raw, max)), max);
 }
 
 function mrkdwnSection(text: string): Block {
@@ -167,7 +167,7 @@ export function rootMessage(inc: Incident, progress?: CheckProgress): { text: st
   const alerts = inc.alertCount > 1 ? ` · ${inc.alertCount} alerts` : '';
   const blocks: Block[] = [
     mrkdwnSection(
-      `:rotating_light: *${title} on ${clip(inc.service, 200)}* — ${clip(inc.title, 1000)}${alerts}`,
+      `:rotating_light: *${title} on ${clip(inc.service, 200)}* — ${clip(inc.title, 1000, escapeUntrusted)}${alerts}`,
     ),
     {
       type: 'section',
@@ -270,11 +270,7 @@ export function verdictBlocks(v: Verdict, buttons?: VerdictButtons): Block[] {
 
   const trigger = triggerLine(v);
   if (trigger)
-    blocks.push(
-      mrkdwnSection(
-        `:rewind: *Trigger:* ${truncate(escapeUntrusted(truncate(trigger, BUDGET.trigger)), BUDGET.trigger)}`,
-      ),
-    );
+    blocks.push(mrkdwnSection(`:rewind: *Trigger:* ${clip(trigger, BUDGET.trigger, escapeUntrusted)}`));
 
   if (v.actions.length > 0) {
     const lines = v.actions.map((a, i) => `${i + 1}. ${clip(a, BUDGET.actionLine)}`);

@@ -295,6 +295,15 @@ describe('root message', () => {
     expect(body).toContain('upstream fail 2004 ms');
   });
 
+  it("keeps an alert title's markup from rendering, in the blocks and the notification text", () => {
+    const msg = rootMessage({ ...incident, title: '<!here> 502 on *checkout* & _payments_' });
+    expect(msg.text).toContain('&lt;!here&gt; 502 on *\u200bcheckout*\u200b &amp; _\u200bpayments_\u200b');
+    expect(allText(msg.blocks)).toContain(
+      '&lt;!here&gt; 502 on *\u200bcheckout*\u200b &amp; _\u200bpayments_\u200b',
+    );
+    expect(allText(msg.blocks)).not.toMatch(/<!here>|\*checkout\*|_payments_/);
+  });
+
   it('shows the verdict once diagnosed, and resolution', () => {
     const diagnosed = rootMessage({
       ...incident,
