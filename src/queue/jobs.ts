@@ -14,25 +14,6 @@ export type JobKind = JobData['kind'];
 /** The two-second window in which edits of one root message are coalesced into one. */
 export const ROOT_SYNC_MS = 2000;
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
-/** Redis unreachable or the link dropped: an outage, which the calls that fail already report. */
-function isConnectionError(err: Error): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return (
-    (code !== undefined && CONNECTION_CODES.has(code)) ||
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable/.test(err.message)
-  );
-}
-
 /** The jobs gatewatch puts on its queue; ids make every enqueue idempotent. */
 export class JobQueue {
   readonly queue: Queue<JobData>;
@@ -93,4 +74,23 @@ export class JobQueue {
   close() {
     return this.queue.close();
   }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** Redis unreachable or the link dropped: an outage, which the calls that fail already report. */
+function isConnectionError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    (code !== undefined && CONNECTION_CODES.has(code)) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable/.test(err.message)
+  );
 }
