@@ -20,6 +20,7 @@ import {
 } from '../helpers/fake-kube-apiserver.js';
 import { playbook } from '../helpers/gatewatch.js';
 import { IN_PROGRESS, type WorldStory, worldObjects } from '../helpers/kube-world.js';
+import { waitFor } from '../helpers/ports.js';
 
 const TOKEN = 'kube-s3cret-token-do-not-log-4f1c';
 
@@ -369,6 +370,17 @@ describe('kubernetes check', () => {
       },
     ]);
     expect(kinds(r, 'pod').length).toBe(4);
+  });
+
+  it('an endless answer is cut at 16 MiB: an error, the connection dropped', async () => {
+    fake.flood('endpointslices.discovery.k8s.io');
+    const r = await run(
+      { namespace: 'shop', service: 'checkout-api', timeout_ms: 20_000 },
+      { check_ms: 30_000 },
+    );
+    expect(r.status).toBe('error');
+    expect(r.summary).toContain('answered more than 16 MiB');
+    await waitFor(() => fake.openConnections() === 0, 5000, 'the check to drop its connection');
   });
 
   it('a hanging endpoints API: the check errors in time', async () => {

@@ -172,6 +172,8 @@ export interface FakeKubeApiServer {
   forbid(resource: ResourceName): void;
   /** Never answers requests on this resource (an overloaded or partitioned API server). */
   hang(resource: ResourceName): void;
+  /** Answers requests on this resource with a list that never ends (a runaway or hostile server). */
+  flood(resource: ResourceName): void;
   /** Connections open right now. */
   openConnections(): number;
   /** A kubeconfig for this server, written into `dir`; returns its path. */
@@ -238,6 +240,7 @@ export async function startFakeKubeApiServer(
   const store = new Map<string, KubeObject>();
   const forbidden = new Set<ResourceName>();
   const hanging = new Set<ResourceName>();
+  const flooding = new Set<ResourceName>();
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let resourceVersion = 1000;
@@ -281,6 +284,16 @@ export async function startFakeKubeApiServer(
         { ...(name ? { name } : {}), group: type.group, kind: type.plural },
       );
     if (hanging.has(rname)) return; // the socket stays open until the client gives up
+    if (flooding.has(rname)) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"kind":"${type.kind}List","apiVersion":"v1","metadata":{},"items":[`);
+      const item = `${JSON.stringify({ metadata: { name: 'x'.repeat(200) } })},`.repeat(200);
+      const more = () => {
+        while (!res.destroyed && res.write(item)) {}
+        if (!res.destroyed) res.once('drain', more);
+      };
+      return more();
+    }
     if (name) {
       const obj = store.get(keyOf(type, ns, name));
       if (!obj)
@@ -348,6 +361,7 @@ export async function startFakeKubeApiServer(
     },
     forbid: (r) => void forbidden.add(r),
     hang: (r) => void hanging.add(r),
+    flood: (r) => void flooding.add(r),
     openConnections: () => sockets.size,
     kubeconfig(dir, k = {}) {
       const context = k.context ?? 'fake';

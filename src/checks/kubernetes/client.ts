@@ -1,12 +1,13 @@
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { errorMessage, GatewatchError } from '../../errors.js';
+import { MiB, readBounded, sizeText } from '../http-body.js';
 import type { KubeCredentials } from './auth.js';
 
 /** A list answer is bounded: a namespace with more objects than this is read in part, and says so. */
 export const LIST_LIMIT = 500;
 /** No answer from the API server is read past this size. */
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_BODY_BYTES = 16 * MiB;
 
 export interface KubeClient {
   /** GET a path with query parameters, validated against the schema. */
@@ -26,20 +27,6 @@ function statusMessage(text: string): string | null {
     if (s.kind === 'Status' && typeof s.message === 'string') return s.message.slice(0, 300);
   } catch {}
   return null;
-}
-
-async function readBounded(body: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new GatewatchError('CHECK_FAILED', `the API server's answer is over ${MAX_BODY_BYTES} bytes`, {
-        retryable: false,
-      });
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function failure(status: number, path: string, creds: KubeCredentials, text: string): GatewatchError {
@@ -104,7 +91,16 @@ export function kubeClient(
           },
         });
         status = res.statusCode;
-        text = await readBounded(res.body);
+        const body = await readBounded(res.body, MAX_BODY_BYTES);
+        if (body.truncated)
+          throw new GatewatchError(
+            'CHECK_FAILED',
+            `GET ${path} answered more than ${sizeText(MAX_BODY_BYTES)}`,
+            {
+              retryable: false,
+            },
+          );
+        text = body.text;
       } catch (err) {
         if (err instanceof GatewatchError) throw err;
         if (timeout.aborted)
