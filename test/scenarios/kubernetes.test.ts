@@ -3,16 +3,18 @@
 // real fixture objects, says what Kubernetes sees behind the Service. Each is
 // judged by `gatewatch check --json` in its own process, reading the cluster
 // through a kubeconfig as on-call would.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
 import { COMPLETE, IN_PROGRESS, type WorldStory, worldObjects } from '../helpers/kube-world.js';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, waitFor } from '../helpers/ports.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { check, scenarioSuite, startApp } from './world.js';
+import { check, drive, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: kubernetes');
 const certs = mkdtempSync(join(tmpdir(), 'gw-kube-scenario-'));
@@ -27,6 +29,49 @@ function site(servers: number[]) {
   return ({ port }: NginxEnv) =>
     `upstream checkout { ${servers.map((p) => `server 127.0.0.1:${p};`).join(' ')} }
 server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_next_upstream off; proxy_pass http://checkout; } }`;
+}
+
+const LEAKY_APP = fileURLToPath(new URL('./leaky-app.mjs', import.meta.url));
+
+/**
+ * The leaking release under a restart loop, as the kubelet runs a container:
+ * capped at 24 MB of heap it dies of exhaustion after a few requests (exit 134)
+ * and comes back on the same port a second later. Counts its deaths.
+ */
+async function restartingLeaker(): Promise<{ port: number; deaths(): number; stop(): Promise<void> }> {
+  const port = await freePort();
+  let proc: ChildProcess | null = null;
+  let deaths = 0;
+  let stopped = false;
+  const start = () => {
+    proc = spawn(process.execPath, ['--max-old-space-size=24', LEAKY_APP], {
+      stdio: 'ignore',
+      env: { ...process.env, PORT: String(port) },
+    });
+    proc.once('exit', () => {
+      deaths++;
+      if (!stopped) setTimeout(start, 1000);
+    });
+  };
+  start();
+  await waitFor(
+    () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok),
+    10_000,
+    'the leaky app to listen',
+  );
+  return {
+    port,
+    deaths: () => deaths,
+    stop: async () => {
+      stopped = true;
+      const p = proc as ChildProcess | null;
+      if (p && p.exitCode === null && p.signalCode === null) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGKILL');
+        await gone;
+      }
+    },
+  };
 }
 
 /** A fake API server holding the story's objects, and the kubeconfig that reaches it over TLS. */
@@ -73,8 +118,11 @@ const settled = (desired: number, available = desired): WorldStory['rollout'] =>
 
 describe('scenario worlds the cluster decides', () => {
   it('a pod of the new revision OOMKilled after a deploy, 502s as it dies: memory_leak, the rollout is the trigger', async () => {
-    const dying = later(await resettingUpstream(), (u) => u.close());
-    const nginx = later(await startNginx({ http: site([dying.port]) }), (n) => n.stop());
+    const leaker = later(await restartingLeaker(), (l) => l.stop());
+    const nginx = later(await startNginx({ http: site([leaker.port]) }), (n) => n.stop());
+    // Traffic until the release has really died of its leak at least once, and on through the check.
+    const traffic = later(drive(`${nginx.url}/`, 2), (t) => t.stop());
+    await waitFor(() => leaker.deaths() >= 1, 20_000, 'the leaking release to die of heap exhaustion');
     const story: WorldStory = {
       namespace: 'shop',
       service: 'checkout-api',
@@ -96,6 +144,7 @@ describe('scenario worlds the cluster decides', () => {
     const { env } = await cluster(story);
     pb.write('oom-after-deploy', checks(nginx));
     const v = await check('oom-after-deploy', pb.dir, env);
+    await traffic.stop();
     table.judge('OOMKilled after a deploy', v, { cause: 'memory_leak', recommendation: 'fix', trigger: RS });
     expect(v.confidence).toBeGreaterThanOrEqual(0.8);
     expect(v.summary).toContain(
