@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 
 const kept = [];
-const server = createServer((req, res) => {
+const server = createServer((_req, res) => {
   // A double array lives on the V8 heap (a Buffer would not): 256 Ki doubles = 2 MB per request.
   kept.push(new Array(256 * 1024).fill(0).map((_, i) => i * 1.5 + kept.length));
   res.end('ok');
