@@ -4,7 +4,7 @@
 // judged by `gatewatch check --json` in its own process, reading the cluster
 // through a kubeconfig as on-call would.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +80,16 @@ async function cluster(story: WorldStory) {
     f.close(),
   );
   fake.add(...worldObjects(story));
-  return { fake, env: { SHOP_KUBECONFIG: fake.kubeconfig(mkdtempSync(join(certs, 'kc-'))) } };
+  // As a worker pod sees it: the kubelet's environment and the mounted service-account files.
+  const sa = mkdtempSync(join(certs, 'sa-'));
+  writeFileSync(join(sa, 'token'), `${fake.token}\n`);
+  writeFileSync(join(sa, 'ca.crt'), fake.ca!);
+  const inCluster = {
+    KUBERNETES_SERVICE_HOST: '127.0.0.1',
+    KUBERNETES_SERVICE_PORT: new URL(fake.url).port,
+    GATEWATCH_SERVICE_ACCOUNT_DIR: sa,
+  };
+  return { fake, env: { SHOP_KUBECONFIG: fake.kubeconfig(mkdtempSync(join(certs, 'kc-'))) }, inCluster };
 }
 
 function checks(nginx: { url: string; errorLog: string }, k8s: Record<string, unknown> = {}) {
@@ -230,9 +239,10 @@ describe('scenario worlds the cluster decides', () => {
       pods: pods(3, NEW, { ready: false }),
       eventsOn: { pod: `checkout-api-${NEW}-p0`, minutesAgo: 2 },
     };
-    const { env } = await cluster(story);
-    pb.write('none-ready', checks(nginx));
-    const v = await check('none-ready', pb.dir, env);
+    const { inCluster } = await cluster(story);
+    // This one reads the cluster as a worker pod does: the in-cluster service account, no kubeconfig.
+    pb.write('none-ready', checks(nginx, { kubeconfig_env: undefined }));
+    const v = await check('none-ready', pb.dir, inCluster);
     table.judge('no endpoint ready', v, { cause: 'upstream_down', recommendation: 'fix', trigger: null });
     expect(v.summary).toContain('No endpoint of Service checkout-api is ready (0 of 3: 3 failing readiness)');
     expect(v.actions[0]).toContain('Readiness probe failed');
