@@ -41,13 +41,17 @@ function stateOf(status: string): UpstreamState {
   return 'unknown';
 }
 
-/** The last health check's result to how the server fails (`* ` marks a check in progress). */
-function failureOfCheck(checkStatus: string, checkCode: number | undefined): UpstreamFailure {
+/**
+ * The last health check's result to how the server fails (`* ` marks a check in
+ * progress). A socket error says more in `last_chk` (`Connection reset by peer`).
+ */
+function failureOfCheck(checkStatus: string, checkCode: number | undefined, lastCheck = ''): UpstreamFailure {
   const s = checkStatus.replace(/^\*\s*/, '');
-  if (s === 'L4CON') return 'refused';
+  if (s === 'L4CON' || (s === 'SOCKERR' && /refused/i.test(lastCheck))) return 'refused';
   if (s === 'L4TOUT') return 'connect_timeout';
   if (s === 'L6TOUT' || s === 'L7TOUT') return 'timeout';
-  if (s === 'L6RSP' || s === 'L7RSP') return 'reset';
+  if (s === 'L6RSP' || s === 'L7RSP' || (s === 'SOCKERR' && /reset|broken pipe/i.test(lastCheck)))
+    return 'reset';
   if (s === 'L7STS' && checkCode !== undefined && checkCode >= 500) return 'http_5xx';
   return 'unhealthy';
 }
@@ -59,11 +63,10 @@ function queueFull(gauges: Record<string, number>): boolean {
 
 function failureOf(
   state: UpstreamState,
-  check: string,
-  code: number | undefined,
+  check: { status: string; code?: number; last?: string },
   gauges: Record<string, number>,
 ) {
-  if (state === 'down') return failureOfCheck(check, code);
+  if (state === 'down') return failureOfCheck(check.status, check.code, check.last);
   return state === 'up' && queueFull(gauges) ? 'queue_full' : null;
 }
 
@@ -100,7 +103,11 @@ export function parseHaproxyCsv(text: string, backend: string | undefined) {
       backend: pxname,
       address: row('addr') || null,
       state,
-      failure: failureOf(state, check, num(row('check_code')), gauges),
+      failure: failureOf(
+        state,
+        { status: check, code: num(row('check_code')), last: row('last_chk') },
+        gauges,
+      ),
       detail: words,
       counters,
       gauges,
@@ -160,7 +167,7 @@ export function parseHaproxyMetrics(text: string, backend: string | undefined) {
       backend: proxy,
       address: null,
       state,
-      failure: failureOf(state, check, undefined, gauges),
+      failure: failureOf(state, { status: check }, gauges),
       detail: [status, check].filter(Boolean).join(' '),
       counters: defined({
         econ: value('haproxy_server_connection_errors_total', proxy, server),
