@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { errorMessage, GatewatchError, isGatewatchError } from '../../errors.js';
 import { classifyNetworkError } from '../net-errors.js';
 
@@ -71,7 +71,22 @@ export async function remoteRequest(opts: {
   signal: AbortSignal;
 }): Promise<RemoteAnswer> {
   const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
+  // Its own connection, destroyed when done: an abort or timeout leaves no socket behind in a shared pool.
+  const dispatcher = new Agent({ connect: { timeout: opts.timeoutMs }, keepAliveTimeout: 1, pipelining: 0 });
+  try {
+    return await readBounded(opts, signal, dispatcher);
+  } finally {
+    dispatcher.destroy().catch(() => {});
+  }
+}
+
+async function readBounded(
+  opts: Parameters<typeof remoteRequest>[0],
+  signal: AbortSignal,
+  dispatcher: Agent,
+): Promise<RemoteAnswer> {
   const res = await request(opts.url, {
+    dispatcher,
     method: opts.method ?? 'GET',
     signal,
     reset: true,
