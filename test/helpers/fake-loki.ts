@@ -192,13 +192,9 @@ export async function startFakeLoki(
     );
   });
 
-  // Nanosecond stamps as Loki keeps them: distinct and increasing even within one millisecond.
-  let lastNs = 0n;
-  const stamp = (atMs: number) => {
-    const ns = BigInt(Math.floor(atMs)) * 1_000_000n;
-    lastNs = ns > lastNs ? ns : lastNs + 1n;
-    return lastNs;
-  };
+  // Nanosecond stamps as Loki keeps them: distinct within one millisecond, in push order.
+  let seq = 0;
+  const stamp = (atMs: number) => BigInt(Math.floor(atMs)) * 1_000_000n + BigInt(seq++ % 1_000_000);
 
   const push: FakeLoki['push'] = (labels, lines, atMs = Date.now(), tenant = opts.tenant ?? 'fake') => {
     for (const line of lines) entries.push({ tenant, labels, ns: stamp(atMs), line });
