@@ -194,7 +194,10 @@ export async function learnFromProxy(
         return { address, view };
       });
     const toProbe = views
-      .filter(({ address, view }) => address && (!second.says_how || view.failure === 'unhealthy'))
+      .filter(
+        ({ address, view }) =>
+          address && (!second.says_how || view.failure === 'unhealthy' || view.state === 'unknown'),
+      )
       .slice(0, MAX_PROBES);
     const probes = new Map(
       await Promise.all(
