@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries.js';
+import { accepts, stopDaemon } from './daemon.js';
 import { freePort, waitFor } from './ports.js';
 
 const run = promisify(execFile);
@@ -15,17 +15,6 @@ export interface PrivateCaddy {
   /** http://127.0.0.1:ADMIN_PORT: the admin API (`/reverse_proxy/upstreams`, `/metrics`). */
   adminUrl: string;
   stop(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -94,13 +83,7 @@ http://127.0.0.1:${port} {
     url: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     async stop() {
-      const p = proc;
-      if (p && p.exitCode === null)
-        await new Promise<void>((resolve) => {
-          p.once('exit', () => resolve());
-          p.kill('SIGTERM');
-          setTimeout(() => p.kill('SIGKILL'), 3000).unref();
-        });
+      await stopDaemon(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

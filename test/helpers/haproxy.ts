@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries.js';
+import { accepts, stopDaemon } from './daemon.js';
 import { freePort, waitFor } from './ports.js';
 
 const run = promisify(execFile);
@@ -27,17 +27,6 @@ export interface PrivateHaproxy {
   /** Its alerts ("Server be_app/app2 is DOWN"), as HAProxy wrote them on stderr. */
   alertLog: string;
   stop(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -126,13 +115,7 @@ ${servers}
     trafficLog,
     alertLog,
     async stop() {
-      const p = proc;
-      if (p && p.exitCode === null)
-        await new Promise<void>((resolve) => {
-          p.once('exit', () => resolve());
-          p.kill('SIGTERM');
-          setTimeout(() => p.kill('SIGKILL'), 3000).unref();
-        });
+      await stopDaemon(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

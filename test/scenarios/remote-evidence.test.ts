@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { startCaddy } from '../helpers/caddy.js';
 import { startFakeElasticsearch } from '../helpers/fake-elasticsearch.js';
 import { startFakeLoki } from '../helpers/fake-loki.js';
-import { serverStatus, startHaproxy, waitForStats } from '../helpers/haproxy.js';
+import { type HaproxyServer, serverStatus, startHaproxy, waitForStats } from '../helpers/haproxy.js';
 import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
@@ -41,36 +41,54 @@ function keepShipping(ship: () => unknown) {
 }
 
 const proxySampling = (url: string) => ({ url, samples: 5, timeout_ms: 2000 });
-const bothDown = (csv: string) =>
-  serverStatus(csv, 'be_app', 'app1')?.startsWith('DOWN') === true &&
-  serverStatus(csv, 'be_app', 'app2')?.startsWith('DOWN') === true;
+
+const statusIs = (server: string, prefix: string) => (csv: string) =>
+  serverStatus(csv, 'be_app', server)?.startsWith(prefix) === true;
+const bothDown = (csv: string) => statusIs('app1', 'DOWN')(csv) && statusIs('app2', 'DOWN')(csv);
+
+/**
+ * A real HAProxy in front of `servers`, its health checks settled (`ready` on its
+ * stats CSV), and a playbook that gives gatewatch only its URL and its stats.
+ */
+async function haproxyStatsWorld(
+  service: string,
+  servers: HaproxyServer[],
+  ready: (csv: string) => boolean,
+  opts: { statsPath?: string; auth?: { username: string; password: string; env: string } } = {},
+) {
+  const { auth } = opts;
+  const haproxy = later(
+    await startHaproxy({ servers, statsAuth: auth && `${auth.username}:${auth.password}` }),
+    (h) => h.stop(),
+  );
+  const basic = auth && `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  await waitForStats(
+    haproxy.statsUrl,
+    ready,
+    `${service}: health checks settled`,
+    basic ? { authorization: basic } : {},
+  );
+  pb.write(service, {
+    proxy: {
+      ...proxySampling(`${haproxy.url}/healthz`),
+      stats: {
+        kind: 'haproxy',
+        url: `${haproxy.statsUrl}${opts.statsPath ?? '/stats;csv'}`,
+        backend: 'be_app',
+        ...(auth ? { username: auth.username, password_env: auth.env } : {}),
+      },
+    },
+  });
+  return haproxy;
+}
+
+const at = (name: string, port: number): HaproxyServer => ({ name, address: `127.0.0.1:${port}` });
 
 describe('HAProxy stats, no targets given', () => {
   it('every server refuses: upstream_down, the dead addresses learned from the stats CSV', async () => {
     const [p1, p2] = [await freePort(), await freePort()];
-    const haproxy = later(
-      await startHaproxy({
-        servers: [
-          { name: 'app1', address: `127.0.0.1:${p1}` },
-          { name: 'app2', address: `127.0.0.1:${p2}` },
-        ],
-        statsAuth: `gw:${STATS_PASSWORD}`,
-      }),
-      (h) => h.stop(),
-    );
-    const auth = { authorization: `Basic ${Buffer.from(`gw:${STATS_PASSWORD}`).toString('base64')}` };
-    await waitForStats(haproxy.statsUrl, bothDown, 'both servers DOWN', auth);
-    pb.write('haproxy-down', {
-      proxy: {
-        ...proxySampling(`${haproxy.url}/healthz`),
-        stats: {
-          kind: 'haproxy',
-          url: `${haproxy.statsUrl}/stats;csv`,
-          backend: 'be_app',
-          username: 'gw',
-          password_env: 'EDGE_STATS_PASSWORD',
-        },
-      },
+    await haproxyStatsWorld('haproxy-down', [at('app1', p1), at('app2', p2)], bothDown, {
+      auth: { username: 'gw', password: STATS_PASSWORD, env: 'EDGE_STATS_PASSWORD' },
     });
     const v = await check('haproxy-down', pb.dir, { EDGE_STATS_PASSWORD: STATS_PASSWORD });
     table.judge('haproxy stats csv: all refuse', v, {
@@ -86,28 +104,11 @@ describe('HAProxy stats, no targets given', () => {
   it('one of two servers dead: upstream_partial naming the dead one', async () => {
     const app = later(await startApp('ok'), (a) => a.stop());
     const dead = await freePort();
-    const haproxy = later(
-      await startHaproxy({
-        servers: [
-          { name: 'app1', address: `127.0.0.1:${app.port}` },
-          { name: 'app2', address: `127.0.0.1:${dead}` },
-        ],
-      }),
-      (h) => h.stop(),
+    await haproxyStatsWorld(
+      'haproxy-partial',
+      [at('app1', app.port), at('app2', dead)],
+      (csv) => statusIs('app1', 'UP')(csv) && statusIs('app2', 'DOWN')(csv),
     );
-    await waitForStats(
-      haproxy.statsUrl,
-      (csv) =>
-        serverStatus(csv, 'be_app', 'app1')?.startsWith('UP') === true &&
-        serverStatus(csv, 'be_app', 'app2')?.startsWith('DOWN') === true,
-      'app1 UP and app2 DOWN',
-    );
-    pb.write('haproxy-partial', {
-      proxy: {
-        ...proxySampling(`${haproxy.url}/healthz`),
-        stats: { kind: 'haproxy', url: `${haproxy.statsUrl}/stats;csv`, backend: 'be_app' },
-      },
-    });
     const v = await check('haproxy-partial', pb.dir);
     table.judge('haproxy stats csv: one of two dead', v, {
       cause: 'upstream_partial',
@@ -122,22 +123,7 @@ describe('HAProxy stats, no targets given', () => {
     const [r1, r2] = [await resettingUpstream(), await resettingUpstream()];
     later(r1, (r) => r.close());
     later(r2, (r) => r.close());
-    const haproxy = later(
-      await startHaproxy({
-        servers: [
-          { name: 'app1', address: `127.0.0.1:${r1.port}` },
-          { name: 'app2', address: `127.0.0.1:${r2.port}` },
-        ],
-      }),
-      (h) => h.stop(),
-    );
-    await waitForStats(haproxy.statsUrl, bothDown, 'both servers DOWN');
-    pb.write('haproxy-reset', {
-      proxy: {
-        ...proxySampling(`${haproxy.url}/healthz`),
-        stats: { kind: 'haproxy', url: `${haproxy.statsUrl}/stats;csv`, backend: 'be_app' },
-      },
-    });
+    await haproxyStatsWorld('haproxy-reset', [at('app1', r1.port), at('app2', r2.port)], bothDown);
     const v = await check('haproxy-reset', pb.dir);
     table.judge('haproxy stats csv: all reset', v, {
       cause: 'upstream_crash',
@@ -148,21 +134,8 @@ describe('HAProxy stats, no targets given', () => {
 
   it('the Prometheus endpoint instead of the CSV: every server refuses, upstream_down', async () => {
     const [p1, p2] = [await freePort(), await freePort()];
-    const haproxy = later(
-      await startHaproxy({
-        servers: [
-          { name: 'app1', address: `127.0.0.1:${p1}` },
-          { name: 'app2', address: `127.0.0.1:${p2}` },
-        ],
-      }),
-      (h) => h.stop(),
-    );
-    await waitForStats(haproxy.statsUrl, bothDown, 'both servers DOWN');
-    pb.write('haproxy-prom', {
-      proxy: {
-        ...proxySampling(`${haproxy.url}/healthz`),
-        stats: { kind: 'haproxy', url: `${haproxy.statsUrl}/metrics`, backend: 'be_app' },
-      },
+    await haproxyStatsWorld('haproxy-prom', [at('app1', p1), at('app2', p2)], bothDown, {
+      statsPath: '/metrics',
     });
     const v = await check('haproxy-prom', pb.dir);
     table.judge('haproxy prometheus: all refuse', v, {
@@ -295,5 +268,37 @@ describe('error log from a log store, no file', () => {
     });
     expect(v.summary).toContain(`127.0.0.1:${reset.port}`);
     expect(JSON.stringify(v)).not.toContain(ES_API_KEY);
+  });
+
+  it('Loki with HAProxy’s traffic log: the upstream answers too late, upstream_timeout', async () => {
+    const slow = later(await startApp('slow', '3000'), (a) => a.stop());
+    // No health check: HAProxy keeps sending, and its 1 s server timeout answers 504 (sH--).
+    const haproxy = later(await startHaproxy({ servers: [{ ...at('app1', slow.port), options: '' }] }), (h) =>
+      h.stop(),
+    );
+    const loki = later(await startFakeLoki(), (l) => l.close());
+    await breakThrough(`${haproxy.url}/orders`, 2);
+    const labels = { job: 'haproxy-edge', host: 'edge-02' };
+    await waitFor(() => loki.ship(haproxy.trafficLog, labels) > 0, 5000, 'haproxy traffic lines shipped');
+    later(
+      keepShipping(() => loki.ship(haproxy.trafficLog, labels)),
+      (s) => s.stop(),
+    );
+    pb.write('loki-haproxy-timeout', {
+      proxy: {
+        ...proxySampling(`${haproxy.url}/orders`),
+        error_log: {
+          source: 'loki',
+          format: 'haproxy',
+          loki: { url: loki.url, query: '{job="haproxy-edge"}' },
+        },
+      },
+    });
+    const v = await check('loki-haproxy-timeout', pb.dir);
+    table.judge('loki: haproxy lines, upstream slow', v, {
+      cause: 'upstream_timeout',
+      recommendation: 'fix',
+      trigger: null,
+    });
   });
 });

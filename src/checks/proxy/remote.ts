@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import type { z } from 'zod';
 import { errorMessage, GatewatchError, isGatewatchError } from '../../errors.js';
 import { classifyNetworkError } from '../net-errors.js';
 
@@ -154,5 +155,39 @@ export function remoteFailure(err: unknown, timeoutMs: number): string {
       return `TLS failed: ${errorMessage(err)}`;
     default:
       return errorMessage(err);
+  }
+}
+
+/**
+ * A remote's JSON answer, checked: a non-2xx status is an error with `reason(body)`,
+ * an answer cut at max_bytes is an error saying how to narrow it (cut JSON cannot be
+ * read), and a body that is not `schema` is an error naming `what` was expected.
+ */
+export function jsonAnswer<T>(
+  answer: RemoteAnswer,
+  opts: {
+    where: string;
+    schema: z.ZodType<T>;
+    what: string;
+    reason: (body: string) => string;
+    narrow: string;
+  },
+): T {
+  if (answer.status < 200 || answer.status > 299)
+    throw remoteError(opts.where, answer, opts.reason(answer.text));
+  if (answer.truncated)
+    throw new GatewatchError(
+      'CHECK_FAILED',
+      `${opts.where} answered more than max_bytes (${answer.bytes}): ${opts.narrow}`,
+      {
+        retryable: false,
+      },
+    );
+  try {
+    return opts.schema.parse(JSON.parse(answer.text));
+  } catch {
+    throw new GatewatchError('CHECK_FAILED', `${opts.where} answered something that is not ${opts.what}`, {
+      retryable: false,
+    });
   }
 }

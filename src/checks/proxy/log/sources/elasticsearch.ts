@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../../../../errors.js';
-import { authHeaders, excerpt, remoteError, remoteRequest, shownUrl } from '../../remote.js';
+import { authHeaders, excerpt, jsonAnswer, remoteRequest, shownUrl } from '../../remote.js';
 import type { LogRead, LogReadRequest, StoredLine } from './types.js';
 
 const SearchAnswer = z.object({
@@ -103,21 +103,13 @@ export async function readElasticsearchSource(req: LogReadRequest): Promise<LogR
     maxBytes: req.config.max_bytes,
     signal: req.signal,
   });
-  if (answer.status < 200 || answer.status > 299) throw remoteError(where, answer, reasonOf(answer.text));
-  if (answer.truncated)
-    throw new GatewatchError(
-      'CHECK_FAILED',
-      `${where} answered more than max_bytes (${req.config.max_bytes}): narrow the query or lower elasticsearch.limit`,
-      { retryable: false },
-    );
-  let parsed: z.infer<typeof SearchAnswer>;
-  try {
-    parsed = SearchAnswer.parse(JSON.parse(answer.text));
-  } catch {
-    throw new GatewatchError('CHECK_FAILED', `${where} answered something that is not a search result`, {
-      retryable: false,
-    });
-  }
+  const parsed = jsonAnswer(answer, {
+    where,
+    schema: SearchAnswer,
+    what: 'a search result',
+    reason: reasonOf,
+    narrow: 'narrow the query or lower elasticsearch.limit',
+  });
   const nginxLike = req.config.format === 'nginx' || req.config.format === 'ingress-nginx';
   const lines: StoredLine[] = [];
   for (const hit of parsed.hits.hits) {

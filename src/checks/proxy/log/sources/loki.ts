@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../../../../errors.js';
-import { authHeaders, excerpt, remoteError, remoteRequest, shownUrl } from '../../remote.js';
+import { authHeaders, excerpt, jsonAnswer, remoteRequest, shownUrl } from '../../remote.js';
 import type { LogRead, LogReadRequest, StoredLine } from './types.js';
 
 // `values` entries are [ns-epoch string, line] or, with categorize-labels, [ns, line, {metadata}].
@@ -55,23 +55,14 @@ export async function readLokiSource(req: LogReadRequest): Promise<LogRead> {
     maxBytes: req.config.max_bytes,
     signal: req.signal,
   });
-  // Loki's errors are plain text: the body is the reason.
-  if (answer.status < 200 || answer.status > 299)
-    throw remoteError(where, answer, excerpt(answer.text) || 'no reason given');
-  if (answer.truncated)
-    throw new GatewatchError(
-      'CHECK_FAILED',
-      `${where} answered more than max_bytes (${req.config.max_bytes}): narrow the query or lower loki.limit`,
-      { retryable: false },
-    );
-  let parsed: z.infer<typeof LokiAnswer>;
-  try {
-    parsed = LokiAnswer.parse(JSON.parse(answer.text));
-  } catch {
-    throw new GatewatchError('CHECK_FAILED', `${where} answered something that is not a Loki query result`, {
-      retryable: false,
-    });
-  }
+  const parsed = jsonAnswer(answer, {
+    where,
+    schema: LokiAnswer,
+    what: 'a Loki query result',
+    // Loki's errors are plain text: the body is the reason.
+    reason: (body) => excerpt(body) || 'no reason given',
+    narrow: 'narrow the query or lower loki.limit',
+  });
   if (parsed.data.resultType !== 'streams')
     throw new GatewatchError(
       'CHECK_FAILED',
