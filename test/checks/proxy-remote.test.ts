@@ -395,6 +395,10 @@ describe('Caddy admin API, the captured answers', () => {
       ['127.0.0.1:18082', 'down', 'unhealthy', 0],
       ['127.0.0.1:18083', 'down', 'unhealthy', 0],
     ]);
+    // The capture's 9 requests, 2 of them failed round trips (2.6 counts those as errors, not code 502).
+    expect(snap.backends).toEqual([
+      { name: 'reverse_proxy', state: 'unknown', counters: { requests: 9, request_errors: 2 }, gauges: {} },
+    ]);
   });
 });
 

@@ -91,8 +91,10 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
     if (!config.url && !config.error_log && !config.stats)
       return { status: 'skipped', summary: 'no proxy url, error_log or stats configured', evidence: [] };
     const timeoutMs = Math.min(config.timeout_ms, ctx.timeoutMs);
-    // The log and the stats are read after sampling, so they hold what our own samples
-    // caused: log lines naming the upstream the proxy really dials, failures it counted.
+    // The stats are read twice, before and after sampling, so their counters see what
+    // our own samples caused; the log is read after sampling, so it holds the lines our
+    // samples caused, naming the upstream the proxy really dials for this url.
+    const reading = config.stats ? learnFromProxy(config.stats, timeoutMs, ctx) : undefined;
     const sample = config.url
       ? await sampleProxy({ url: config.url, samples: config.samples, timeoutMs, signal: ctx.signal })
       : undefined;
@@ -106,7 +108,7 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
             now: ctx.now(),
           })
         : undefined,
-      config.stats ? learnFromProxy(config.stats, timeoutMs, ctx) : undefined,
+      reading,
     ]);
     if (log?.error)
       ctx.log.warn({ source: log.source, path: log.path, err: log.error }, 'proxy error log unreadable');

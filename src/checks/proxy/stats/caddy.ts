@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { GatewatchError } from '../../../errors.js';
-import { parseExposition } from '../../load/exposition.js';
-import { getStatsPage, onOrigin } from './read.js';
-import type { StatsReader, StatsSnapshot, UpstreamView } from './types.js';
+import { parseExposition, sumOf } from '../../load/exposition.js';
+import { defined, getStatsPage, onOrigin } from './read.js';
+import type { BackendView, StatsReader, StatsSnapshot, UpstreamView } from './types.js';
 
 // 2.6+ has exactly these three; 2.4/2.5 also had `healthy`.
 const Upstreams = z.array(
@@ -15,17 +15,29 @@ const Upstreams = z.array(
 );
 
 /**
- * `caddy_reverse_proxy_upstreams_healthy` by dial address: active checks, passive
- * fails and the breaker together, refreshed every 10 s. Absent without metrics.
+ * `caddy_reverse_proxy_upstreams_healthy` by dial address (active checks, passive
+ * fails and the breaker together, refreshed every 10 s) and the reverse proxy's
+ * request and error counters. Null when Caddy serves no metrics.
  */
-async function healthFromMetrics(req: Parameters<StatsReader>[0]): Promise<Map<string, boolean> | null> {
+async function readMetrics(req: Parameters<StatsReader>[0]) {
   try {
     const page = await getStatsPage(req, onOrigin(req.config.url, '/metrics'), 'text/plain');
-    const out = new Map<string, boolean>();
-    for (const s of parseExposition(page.text))
+    const samples = parseExposition(page.text);
+    const health = new Map<string, boolean>();
+    for (const s of samples)
       if (s.name === 'caddy_reverse_proxy_upstreams_healthy' && s.labels.upstream)
-        out.set(s.labels.upstream, s.value === 1);
-    return out;
+        health.set(s.labels.upstream, s.value === 1);
+    // Only with `servers { metrics }` (2.6): in 2.6 a failed round trip counts as an error, not a code="502".
+    const proxied = (l: Record<string, string>) => l.handler === 'reverse_proxy';
+    const counters = defined({
+      requests: sumOf(samples, 'caddy_http_requests_total', proxied) ?? undefined,
+      request_errors: sumOf(samples, 'caddy_http_request_errors_total', proxied) ?? undefined,
+    });
+    const backends: BackendView[] =
+      Object.keys(counters).length > 0
+        ? [{ name: 'reverse_proxy', state: 'unknown', counters, gauges: {} }]
+        : [];
+    return { health, backends };
   } catch (err) {
     // Metrics are a bonus here: the upstream list alone still names the failing ones.
     if (req.signal.aborted) throw err;
@@ -54,7 +66,8 @@ export const readCaddyStats: StatsReader = async (req): Promise<StatsSnapshot> =
       { retryable: false },
     );
   }
-  const health = await healthFromMetrics(req);
+  const metrics = await readMetrics(req);
+  const health = metrics?.health;
   const upstreams: UpstreamView[] = list.map((u) => {
     const healthy = u.healthy ?? health?.get(u.address);
     const fails = u.fails ?? 0;
@@ -70,5 +83,11 @@ export const readCaddyStats: StatsReader = async (req): Promise<StatsSnapshot> =
       gauges: { num_requests: u.num_requests ?? 0, fails },
     };
   });
-  return { upstreams, backends: [], bytes: page.bytes, truncated: page.truncated, says_how: false };
+  return {
+    upstreams,
+    backends: metrics?.backends ?? [],
+    bytes: page.bytes,
+    truncated: page.truncated,
+    says_how: false,
+  };
 };

@@ -45,6 +45,8 @@ export interface ProxyStatsSummary {
 const ANSWERED = Array.from({ length: 400 }, (_, i) => 100 + i);
 /** Learned upstreams probed at most: a proxy may name hundreds. */
 const MAX_PROBES = 16;
+/** A probe of a learned upstream only tells how it fails, so it gets at most this long. */
+const PROBE_TIMEOUT_MS = 1500;
 
 function hostAndPort(address: string | null, name: string): { host: string; port: number } {
   const m = address ? /^\[?([^\]]+?)\]?:(\d+)$/.exec(address) : null;
@@ -210,7 +212,7 @@ export async function learnFromProxy(
                 {
                   targets: [],
                   probes: 1,
-                  timeout_ms: timeoutMs,
+                  timeout_ms: Math.min(timeoutMs, PROBE_TIMEOUT_MS),
                   tls_insecure: false,
                   expect_status: ANSWERED,
                 },
