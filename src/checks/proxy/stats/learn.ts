@@ -5,20 +5,10 @@ import type { CheckContext } from '../../types.js';
 import { probeTarget, type UpstreamEvidence } from '../../upstream/check.js';
 import { authHeaders, remoteFailure, shownUrl } from '../remote.js';
 import { STATS_READERS } from './registry.js';
-import type { BackendView, StatsSnapshot, UpstreamFailure, UpstreamState, UpstreamView } from './types.js';
+import type { BackendView, StatsSnapshot, UpstreamFailure, UpstreamView } from './types.js';
 
-/** The proxy's view of one upstream, beside what gatewatch makes of it. */
-export interface ProxyView {
-  name: string;
-  backend: string | null;
-  state: UpstreamState;
-  failure: UpstreamFailure | null;
-  detail: string;
-  counters: Record<string, number>;
-  /** Per second between the two reads. */
-  rates: Record<string, number>;
-  gauges: Record<string, number>;
-}
+/** The proxy's view of one upstream, beside what gatewatch makes of it; `rates` per second between the reads. */
+export type ProxyView = Omit<UpstreamView, 'address'> & { rates: Record<string, number> };
 
 /** An upstream learned from the proxy, as upstream evidence (which fails, how), with the proxy's view. */
 export type LearnedUpstream = UpstreamEvidence & { proxy_view: ProxyView };
@@ -104,6 +94,8 @@ function asEvidence(
     ...base,
     outcome,
     status: 'fail',
+    // One observation: the proxy's own last check (or its counters), not a probe of ours.
+    probes: 1,
     failures: 1,
     outcomes: { [outcome]: 1 },
     connect_ms: connected ? (view.gauges.check_duration ?? 0) : null,
