@@ -2,6 +2,8 @@
 // Elasticsearch (fakes speaking their APIs, fed with the real captured payloads),
 // and the stats of HAProxy, Caddy, Envoy and Traefik, parsed from real captures.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ProxyEvidence,
@@ -23,6 +25,7 @@ import { startFakeEnvoy } from '../helpers/fake-envoy.js';
 import { fakeHttp } from '../helpers/fake-http.js';
 import { type FakeLoki, startFakeLoki } from '../helpers/fake-loki.js';
 import { startFakeTraefik } from '../helpers/fake-traefik.js';
+import { serverStatus, startHaproxy, waitForStats } from '../helpers/haproxy.js';
 import { freePort } from '../helpers/ports.js';
 import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 
@@ -492,6 +495,36 @@ describe('learning the upstreams from the proxy: the verdict rules use them as t
     expect(t?.status).toBe('warn');
     expect(t?.error).toContain('yet it answers');
     expect(verdictOf(out).cause).not.toBe('upstream_down');
+  });
+
+  it('HAProxy: a server that passes its health check but drops real requests is caught by the counters read twice', async () => {
+    // Health checks get 200; every other request is dropped before an answer: only eresp rising tells.
+    const flaky = createServer((req, res) => (req.url === '/healthz' ? res.end('ok') : req.socket.destroy()));
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    own({ close: () => new Promise<void>((r) => flaky.close(() => r())) });
+    const port = (flaky.address() as AddressInfo).port;
+    const haproxy = await startHaproxy({ servers: [{ name: 'app1', address: `127.0.0.1:${port}` }] });
+    own({ close: () => haproxy.stop() });
+    await waitForStats(
+      haproxy.statsUrl,
+      (csv) => serverStatus(csv, 'be_app', 'app1')?.startsWith('UP') === true,
+      'app1 UP',
+    );
+    const out = await runProxy({
+      url: `${haproxy.url}/orders`,
+      samples: 5,
+      stats: {
+        kind: 'haproxy',
+        url: `${haproxy.statsUrl}/stats;csv`,
+        backend: 'be_app',
+        sample_interval_ms: 500,
+      },
+    });
+    const [t] = proxyLearnedTargets(out.evidence);
+    expect(t?.proxy_view.state).toBe('up');
+    expect(t?.proxy_view.rates.eresp).toBeGreaterThan(0);
+    expect([t?.outcome, t?.status]).toEqual(['reset', 'fail']);
+    expect(verdictOf(out).cause).toBe('upstream_crash');
   });
 
   it('stats that cannot be read are the check’s error, with the reason', async () => {

@@ -91,25 +91,28 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
     if (!config.url && !config.error_log && !config.stats)
       return { status: 'skipped', summary: 'no proxy url, error_log or stats configured', evidence: [] };
     const timeoutMs = Math.min(config.timeout_ms, ctx.timeoutMs);
-    // The stats are read twice, before and after sampling, so their counters see what
-    // our own samples caused; the log is read after sampling, so it holds the lines our
-    // samples caused, naming the upstream the proxy really dials for this url.
-    const reading = config.stats ? learnFromProxy(config.stats, timeoutMs, ctx) : undefined;
-    const sample = config.url
-      ? await sampleProxy({ url: config.url, samples: config.samples, timeoutMs, signal: ctx.signal })
-      : undefined;
-    const [log, stats] = await Promise.all([
-      config.error_log
-        ? readProxyLog({
+    // The log is read after sampling, so it holds the lines our own samples caused:
+    // those name the upstream the proxy really dials for this url.
+    const sampleThenLog = async () => {
+      const sample = config.url
+        ? await sampleProxy({ url: config.url, samples: config.samples, timeoutMs, signal: ctx.signal })
+        : undefined;
+      const log = config.error_log
+        ? await readProxyLog({
             config: config.error_log,
             env: ctx.env,
             signal: ctx.signal,
             timeoutMs,
             now: ctx.now(),
           })
-        : undefined,
-      reading,
-    ]);
+        : undefined;
+      return { sample, log };
+    };
+    // With stats, sampling runs between their two reads: the counters then see our samples.
+    const { stats, meanwhile } = config.stats
+      ? await learnFromProxy(config.stats, timeoutMs, ctx, sampleThenLog)
+      : { stats: undefined, meanwhile: await sampleThenLog() };
+    const { sample, log } = meanwhile;
     if (log?.error)
       ctx.log.warn({ source: log.source, path: log.path, err: log.error }, 'proxy error log unreadable');
     if (stats?.error)

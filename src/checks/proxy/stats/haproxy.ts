@@ -70,7 +70,7 @@ function failureOf(
   return state === 'up' && queueFull(gauges) ? 'queue_full' : null;
 }
 
-const COUNTERS = ['econ', 'eresp', 'wretr', 'wredis', 'hrsp_5xx', 'chkfail', 'chkdown'] as const;
+const COUNTERS = ['stot', 'econ', 'eresp', 'wretr', 'wredis', 'hrsp_5xx', 'chkfail', 'chkdown'] as const;
 const GAUGES = ['qcur', 'qmax', 'scur', 'slim', 'lastchg', 'check_duration', 'act'] as const;
 
 /** `show stat` CSV (the stats page with `;csv`): parsed by header name, never by position. */
@@ -170,6 +170,7 @@ export function parseHaproxyMetrics(text: string, backend: string | undefined) {
       failure: failureOf(state, { status: check }, gauges),
       detail: [status, check].filter(Boolean).join(' '),
       counters: defined({
+        stot: value('haproxy_server_sessions_total', proxy, server),
         econ: value('haproxy_server_connection_errors_total', proxy, server),
         eresp: value('haproxy_server_response_errors_total', proxy, server),
         wretr: value('haproxy_server_retry_warnings_total', proxy, server),

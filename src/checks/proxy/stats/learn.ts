@@ -53,12 +53,22 @@ function ratesBetween(before: Record<string, number>, after: Record<string, numb
   return rates;
 }
 
-/** Counters rising between the reads tell how an upstream the proxy still calls up fails now. */
+/** Share of an upstream's requests between the reads that must fail before its counters alone say it fails. */
+const FAILING_SHARE = 0.5;
+
+/**
+ * Counters rising between the reads tell how an upstream the proxy still calls up
+ * fails now, once failures are a real share of its requests (HAProxy `stot`, Envoy
+ * `rq_total`): a stray error among thousands of answers is not a failing upstream.
+ */
 function failureNow(v: UpstreamView, rates: Record<string, number>): UpstreamFailure | null {
   if (v.failure || v.state !== 'up') return v.failure;
-  if ((rates.eresp ?? 0) > 0) return 'reset';
-  if ((rates.econ ?? 0) > 0 || (rates.cx_connect_fail ?? 0) > 0) return 'unhealthy';
-  if ((rates.rq_timeout ?? 0) > 0) return 'timeout';
+  const requests = rates.stot ?? rates.rq_total;
+  const failing = (errors: number | undefined) =>
+    (errors ?? 0) > 0 && requests !== undefined && (errors ?? 0) >= requests * FAILING_SHARE;
+  if (failing(rates.eresp)) return 'reset';
+  if (failing(rates.econ) || failing(rates.cx_connect_fail)) return 'unhealthy';
+  if (failing(rates.rq_timeout)) return 'timeout';
   return null;
 }
 
@@ -158,89 +168,122 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The learned upstreams gatewatch cannot learn "how" for from the proxy, probed from here. */
+async function probeLearned(
+  views: { address: string | null; view: ProxyView }[],
+  saysHow: boolean,
+  timeoutMs: number,
+  ctx: CheckContext,
+): Promise<Map<string, UpstreamEvidence>> {
+  const dispatcher = new Agent({ connect: { timeout: timeoutMs }, keepAliveTimeout: 1, pipelining: 0 });
+  const config = {
+    targets: [],
+    probes: 1,
+    timeout_ms: Math.min(timeoutMs, PROBE_TIMEOUT_MS),
+    tls_insecure: false,
+    expect_status: ANSWERED,
+  };
+  try {
+    const wanted = views
+      .filter(
+        ({ address, view }) =>
+          address && (!saysHow || view.failure === 'unhealthy' || view.state === 'unknown'),
+      )
+      .slice(0, MAX_PROBES);
+    const probed = await Promise.all(
+      wanted.map(
+        async ({ address, view }) =>
+          [keyOf(view), await probeTarget(`http://${address}/`, config, ctx, dispatcher)] as const,
+      ),
+    );
+    return new Map(probed);
+  } finally {
+    dispatcher.destroy().catch(() => {});
+  }
+}
+
+function keyOf(v: { backend?: string | null; name: string }): string {
+  return `${v.backend ?? ''}/${v.name}`;
+}
+
+/** The two reads side by side: rates, how each upstream fails, and probes where the proxy cannot say. */
+async function compare(
+  first: StatsSnapshot,
+  second: StatsSnapshot,
+  ms: number,
+  timeoutMs: number,
+  ctx: CheckContext,
+): Promise<Omit<ProxyStatsSummary, 'proxy' | 'url' | 'backend' | 'error'>> {
+  const earlier = new Map(first.upstreams.map((u) => [keyOf(u), u]));
+  const views = second.upstreams
+    .filter((u) => u.state !== 'maint')
+    .map(({ address, ...u }) => {
+      const rates = ratesBetween(earlier.get(keyOf(u))?.counters ?? {}, u.counters, ms);
+      const view: ProxyView = { ...u, rates, failure: failureNow({ address, ...u }, rates) };
+      return { address, view };
+    });
+  const probes = await probeLearned(views, second.says_how, timeoutMs, ctx);
+  const firstBackends = new Map(first.backends.map((b) => [b.name, b]));
+  return {
+    interval_ms: Math.round(ms),
+    upstreams: views.map(({ address, view }) => asEvidence(view, address, probes.get(keyOf(view)))),
+    in_maintenance: second.upstreams.filter((u) => u.state === 'maint').map((u) => u.name),
+    backends: second.backends.map((b) => ({
+      ...b,
+      rates: ratesBetween(firstBackends.get(b.name)?.counters ?? {}, b.counters, ms),
+    })),
+    bytes_read: first.bytes + second.bytes,
+    truncated: first.truncated || second.truncated,
+  };
+}
+
 /**
- * Reads the proxy's stats twice (for rates), turns each upstream into upstream
- * evidence — which fails and how, from the proxy's own view — and probes the
- * learned addresses the proxy cannot say more about.
+ * Reads the proxy's stats twice, `meanwhile` running between the reads (the
+ * samples through the proxy, so its counters see them), turns each upstream into
+ * upstream evidence — which fails and how, from the proxy's own view — and probes
+ * the learned addresses the proxy cannot say more about. Never throws: a proxy
+ * whose stats cannot be read gives a summary with `error` set.
  */
-export async function learnFromProxy(
+export async function learnFromProxy<T>(
   config: ProxyStatsConfig,
   timeoutMs: number,
   ctx: CheckContext,
-): Promise<ProxyStatsSummary> {
+  meanwhile: () => Promise<T>,
+): Promise<{ stats: ProxyStatsSummary; meanwhile: T }> {
   const read = STATS_READERS[config.kind];
   const base = { proxy: config.kind, url: shownUrl(config.url), backend: config.backend ?? null };
-  const dispatcher = new Agent({ connect: { timeout: timeoutMs }, keepAliveTimeout: 1, pipelining: 0 });
+  const failed = (err: unknown): ProxyStatsSummary => ({
+    ...base,
+    interval_ms: 0,
+    upstreams: [],
+    in_maintenance: [],
+    backends: [],
+    bytes_read: 0,
+    truncated: false,
+    error: `${config.kind} stats unreadable: ${remoteFailure(err, timeoutMs)}`,
+  });
+  let req: Parameters<typeof read>[0];
+  let first: StatsSnapshot;
   try {
-    const req = { config, headers: authHeaders(config, ctx.env), signal: ctx.signal, timeoutMs };
-    const first: StatsSnapshot = await read(req);
-    const firstAt = performance.now();
-    await wait(config.sample_interval_ms, ctx.signal);
+    req = { config, headers: authHeaders(config, ctx.env), signal: ctx.signal, timeoutMs };
+    first = await read(req);
+  } catch (err) {
+    return { stats: failed(err), meanwhile: await meanwhile() };
+  }
+  const firstAt = performance.now();
+  const [during] = await Promise.all([
+    meanwhile(),
+    // An abort ends the wait early; the second read then fails on the same signal.
+    wait(config.sample_interval_ms, ctx.signal).catch(() => {}),
+  ]);
+  try {
     const second = await read(req);
     const ms = performance.now() - firstAt;
-    const key = (v: { backend?: string | null; name: string }) => `${v.backend ?? ''}/${v.name}`;
-    const earlier = new Map(first.upstreams.map((u) => [key(u), u]));
-    const views = second.upstreams
-      .filter((u) => u.state !== 'maint')
-      .map(({ address, ...u }) => {
-        const rates = ratesBetween(earlier.get(key(u))?.counters ?? {}, u.counters, ms);
-        const view: ProxyView = { ...u, rates, failure: failureNow({ address, ...u }, rates) };
-        return { address, view };
-      });
-    const toProbe = views
-      .filter(
-        ({ address, view }) =>
-          address && (!second.says_how || view.failure === 'unhealthy' || view.state === 'unknown'),
-      )
-      .slice(0, MAX_PROBES);
-    const probes = new Map(
-      await Promise.all(
-        toProbe.map(
-          async ({ address, view }) =>
-            [
-              key(view),
-              await probeTarget(
-                `http://${address}/`,
-                {
-                  targets: [],
-                  probes: 1,
-                  timeout_ms: Math.min(timeoutMs, PROBE_TIMEOUT_MS),
-                  tls_insecure: false,
-                  expect_status: ANSWERED,
-                },
-                ctx,
-                dispatcher,
-              ),
-            ] as const,
-        ),
-      ),
-    );
-    const firstBackends = new Map(first.backends.map((b) => [b.name, b]));
     return {
-      ...base,
-      interval_ms: Math.round(ms),
-      upstreams: views.map(({ address, view }) => asEvidence(view, address, probes.get(key(view)))),
-      in_maintenance: second.upstreams.filter((u) => u.state === 'maint').map((u) => u.name),
-      backends: second.backends.map((b) => ({
-        ...b,
-        rates: ratesBetween(firstBackends.get(b.name)?.counters ?? {}, b.counters, ms),
-      })),
-      bytes_read: first.bytes + second.bytes,
-      truncated: first.truncated || second.truncated,
-      error: null,
+      stats: { ...base, ...(await compare(first, second, ms, timeoutMs, ctx)), error: null },
+      meanwhile: during,
     };
   } catch (err) {
-    return {
-      ...base,
-      interval_ms: 0,
-      upstreams: [],
-      in_maintenance: [],
-      backends: [],
-      bytes_read: 0,
-      truncated: false,
-      error: `${config.kind} stats unreadable: ${remoteFailure(err, timeoutMs)}`,
-    };
-  } finally {
-    dispatcher.destroy().catch(() => {});
+    return { stats: failed(err), meanwhile: during };
   }
 }
