@@ -56,7 +56,8 @@ export const ElasticsearchSourceSchema = z
       .string()
       .min(1)
       .max(1024)
-      .regex(/^[^\s/?#]+$/, 'an index name or pattern, without spaces, "/", "?" or "#"'),
+      .regex(/^[^\s/?#]+$/, 'an index name or pattern, without spaces, "/", "?" or "#"')
+      .refine((s) => s !== '.' && s !== '..', 'an index name or pattern, not "." or ".."'),
     /** A query_string (Lucene syntax) ANDed with the incident window, e.g. `event.dataset:nginx.error`. */
     query: z.string().min(1).max(4096).optional(),
     ...remoteAuth,
