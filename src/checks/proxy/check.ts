@@ -50,10 +50,13 @@ function describeSample(s: ProxySampleSummary): string {
 
 function describeLog(l: ProxyLogSummary): string {
   if (l.error) return `error log unreadable: ${l.error}`;
-  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min`;
+  const future = l.future
+    ? `; ${l.future} line${l.future === 1 ? '' : 's'} from the future ignored (is error_log.timezone the proxy host's zone?)`
+    : '';
+  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min${future}`;
   const top = l.signatures.find((s) => s.id === l.dominant);
   const where = top?.upstreams[0] ? ` to ${top.upstreams[0].address}` : '';
-  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min, mostly ${l.dominant} (${top?.raw})${where}`;
+  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min, mostly ${l.dominant} (${top?.raw})${where}${future}`;
 }
 
 function describeStats(st: ProxyStatsSummary): string {

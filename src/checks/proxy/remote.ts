@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { errorMessage, GatewatchError, isGatewatchError } from '../../errors.js';
+import { readBounded } from '../http-body.js';
 import { classifyNetworkError } from '../net-errors.js';
 
 /** The `*_env` names a remote endpoint's credentials live in (never the values). */
@@ -75,13 +76,13 @@ export async function remoteRequest(opts: {
   // Its own connection, destroyed when done: an abort or timeout leaves no socket behind in a shared pool.
   const dispatcher = new Agent({ connect: { timeout: opts.timeoutMs }, keepAliveTimeout: 1, pipelining: 0 });
   try {
-    return await readBounded(opts, signal, dispatcher);
+    return await requestBounded(opts, signal, dispatcher);
   } finally {
     dispatcher.destroy().catch(() => {});
   }
 }
 
-async function readBounded(
+async function requestBounded(
   opts: Parameters<typeof remoteRequest>[0],
   signal: AbortSignal,
   dispatcher: Agent,
@@ -96,31 +97,12 @@ async function readBounded(
     headers: { 'user-agent': 'gatewatch/proxy-check', ...opts.headers },
     body: opts.body,
   });
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let truncated = false;
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const room = opts.maxBytes - bytes;
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room));
-        bytes += room;
-        truncated = true;
-        break;
-      }
-      chunks.push(chunk);
-      bytes += chunk.length;
-    }
-  } finally {
-    if (truncated) res.body.destroy();
-  }
+  const body = await readBounded(res.body, opts.maxBytes);
   const type = res.headers['content-type'];
   return {
     status: res.statusCode,
     contentType: typeof type === 'string' ? type : '',
-    text: Buffer.concat(chunks).toString('utf8'),
-    bytes,
-    truncated,
+    ...body,
   };
 }
 

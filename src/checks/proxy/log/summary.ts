@@ -1,8 +1,8 @@
 import { errorMessage } from '../../../errors.js';
 import { remoteFailure } from '../remote.js';
 import { parseEnvoyLine } from './envoy.js';
-import { parseHaproxyLine } from './haproxy.js';
-import { parseIngressNginxLine } from './ingress-nginx.js';
+import { haproxyLineParser, parseHaproxyLine } from './haproxy.js';
+import { ingressNginxLineParser, parseIngressNginxLine } from './ingress-nginx.js';
 import {
   type ProxyLogEntry,
   type ProxyLogFormat,
@@ -11,15 +11,23 @@ import {
   SIGNATURES,
   type SignatureKind,
 } from './log-patterns.js';
-import { parseNginxErrorLine } from './nginx.js';
+import { nginxErrorLineParser, parseNginxErrorLine } from './nginx.js';
 import { LOG_SOURCES } from './sources/registry.js';
 import type { LogReadRequest, StoredLine } from './sources/types.js';
+import { type WallClock, zonedClock } from './time.js';
 
 export const PARSERS: Readonly<Record<ProxyLogFormat, ProxyLogParser>> = {
   nginx: parseNginxErrorLine,
   haproxy: parseHaproxyLine,
   envoy: parseEnvoyLine,
   'ingress-nginx': parseIngressNginxLine,
+};
+
+/** The formats whose stamps carry no zone: their parsers read them in a given zone. */
+const ZONED_PARSERS: Readonly<Partial<Record<ProxyLogFormat, (clock: WallClock) => ProxyLogParser>>> = {
+  nginx: nginxErrorLineParser,
+  haproxy: haproxyLineParser,
+  'ingress-nginx': (clock) => ingressNginxLineParser(nginxErrorLineParser(clock)),
 };
 
 export interface UpstreamCount {
@@ -60,6 +68,8 @@ export interface ProxyLogSummary {
   errors: number;
   /** Failure lines older than the window, or with no readable time: not counted. */
   ignored: number;
+  /** Failure lines stamped later than now (beyond clock skew): a wrong `timezone`, not counted. */
+  future?: number;
   /** Most frequent first. */
   signatures: SignatureCount[];
   /** The signature with the most lines in the window (client aborts never dominate). */
@@ -77,33 +87,55 @@ function countUpstreams(entries: readonly ProxyLogEntry[]): UpstreamCount[] {
     .sort((a, b) => b.count - a.count || a.address.localeCompare(b.address));
 }
 
-/** Counts the failure lines of a log text that fall inside [since, ∞). */
-export function summariseLog(text: string, format: ProxyLogFormat, since: number) {
+/** Hosts' clocks differ a little; a line further ahead than this was read in the wrong zone. */
+export const FUTURE_SKEW_MS = 2 * 60_000;
+
+type LineCounts = Pick<
+  ProxyLogSummary,
+  'errors' | 'ignored' | 'future' | 'signatures' | 'dominant' | 'upstreams'
+>;
+
+/**
+ * Counts the failure lines of a log text that fall inside [since, now + skew].
+ * `timeZone` (IANA) is the zone zone-less stamps were written in.
+ */
+export function summariseLog(
+  text: string,
+  format: ProxyLogFormat,
+  since: number,
+  opts: { timeZone?: string; now?: number } = {},
+): LineCounts {
   return summariseLines(
     text.split('\n').map((line) => ({ text: line, at: null })),
     format,
     since,
+    opts,
   );
 }
 
 /**
- * Counts the failure lines inside [since, ∞). A line's time is the store's when it
- * has one (a log store's own timestamp), else what the line itself says.
+ * Counts the failure lines inside [since, now + skew]. A line's time is the store's
+ * when it has one (a log store's own timestamp), else what the line itself says.
  */
 export function summariseLines(
   lines: readonly StoredLine[],
   format: ProxyLogFormat,
   since: number,
-): Pick<ProxyLogSummary, 'errors' | 'ignored' | 'signatures' | 'dominant' | 'upstreams'> {
-  const parse = PARSERS[format];
+  opts: { timeZone?: string; now?: number } = {},
+): LineCounts {
+  const zoned = opts.timeZone ? ZONED_PARSERS[format] : undefined;
+  const parse = zoned && opts.timeZone ? zoned(zonedClock(opts.timeZone)) : PARSERS[format];
+  const until = (opts.now ?? Date.now()) + FUTURE_SKEW_MS;
   const recent: ProxyLogEntry[] = [];
   let ignored = 0;
+  let future = 0;
   for (const line of lines) {
     if (line.text.trim() === '') continue;
     const parsed = parse(line.text);
     if (!parsed) continue;
     const entry = line.at === null ? parsed : { ...parsed, at: line.at };
     if (entry.at === null || entry.at < since) ignored++;
+    else if (entry.at > until) future++;
     else recent.push(entry);
   }
   const groups = new Map<ProxySignature, ProxyLogEntry[]>();
@@ -129,6 +161,7 @@ export function summariseLines(
   return {
     errors: failures.length,
     ignored,
+    future,
     signatures,
     dominant: signatures.find((s) => s.kind !== 'client')?.id ?? null,
     upstreams: countUpstreams(failures),
@@ -155,7 +188,10 @@ export async function readProxyLog(
   };
   try {
     const read = await LOG_SOURCES[source]({ ...req, since, until: req.now + 1 });
-    const counts = summariseLines(read.lines, config.format, since);
+    const counts = summariseLines(read.lines, config.format, since, {
+      timeZone: config.timezone,
+      now: req.now,
+    });
     return {
       ...base,
       path: read.location,
@@ -185,6 +221,7 @@ export async function readProxyLog(
       partial: null,
       errors: 0,
       ignored: 0,
+      future: 0,
       signatures: [],
       dominant: null,
       upstreams: [],
