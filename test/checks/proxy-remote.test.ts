@@ -16,10 +16,10 @@ import { parseIngressNginxLine } from '../../src/checks/proxy/log/ingress-nginx.
 import { parseEnvoyClusters, parseEnvoyStats } from '../../src/checks/proxy/stats/envoy.js';
 import { parseHaproxyCsv, parseHaproxyMetrics } from '../../src/checks/proxy/stats/haproxy.js';
 import { STATS_READERS } from '../../src/checks/proxy/stats/registry.js';
-import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
-import { silentLogger } from '../../src/log.js';
+import type { CheckOutput } from '../../src/checks/types.js';
 import { ProxyCheckSchema } from '../../src/playbooks/schema.js';
 import { decide } from '../../src/verdict/engine.js';
+import { checkContext } from '../helpers/check-context.js';
 import { type FakeElasticsearch, startFakeElasticsearch } from '../helpers/fake-elasticsearch.js';
 import { startFakeEnvoy } from '../helpers/fake-envoy.js';
 import { fakeHttp } from '../helpers/fake-http.js';
@@ -32,22 +32,11 @@ import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const SECRET = 'remote-s3cret-value';
 
-function context(env: Record<string, string> = {}, now = Date.now(), signal?: AbortSignal): CheckContext {
-  return {
-    service: 'checkout-api',
-    signal: signal ?? new AbortController().signal,
-    log: silentLogger(),
-    env,
-    now: () => now,
-    onsetAt: now,
-    timeoutMs: 10_000,
-  };
-}
-
 function runProxy(config: unknown, env: Record<string, string> = {}, now?: number) {
-  return proxyCheck.run(ProxyCheckSchema.parse(config), context(env, now)) as Promise<
-    CheckOutput<ProxyEvidence>
-  >;
+  return proxyCheck.run(
+    ProxyCheckSchema.parse(config),
+    checkContext({ env, ...(now === undefined ? {} : { now: () => now, onsetAt: now }) }),
+  ) as Promise<CheckOutput<ProxyEvidence>>;
 }
 
 let fakes: { close(): Promise<void> }[] = [];
