@@ -142,6 +142,8 @@ describe('error log from Loki', () => {
       expect(log.errors).toBe(1);
       expect(log.truncated).toBe(true);
       expect(log.truncated_reason).toContain('line limit (1)');
+      expect(out.summary).toContain("1 upstream errors in the log's last 10 min (from loki)");
+      expect(out.summary).toContain('Loki returned the line limit (1)');
     });
 
     it.each([

@@ -53,10 +53,14 @@ function describeLog(l: ProxyLogSummary): string {
   const future = l.future
     ? `; ${l.future} line${l.future === 1 ? '' : 's'} from the future ignored (is error_log.timezone the proxy host's zone?)`
     : '';
-  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min${future}`;
+  // Where the lines came from, and what the store left out: a verdict on part of the window says so.
+  const from = l.source && l.source !== 'file' ? ` (from ${l.source})` : '';
+  const gaps = [l.source !== 'file' && l.truncated_reason, l.partial].filter(Boolean);
+  const notes = `${future}${gaps.length ? `; ${gaps.join('; ')}` : ''}`;
+  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min${from}${notes}`;
   const top = l.signatures.find((s) => s.id === l.dominant);
   const where = top?.upstreams[0] ? ` to ${top.upstreams[0].address}` : '';
-  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min, mostly ${l.dominant} (${top?.raw})${where}${future}`;
+  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min${from}, mostly ${l.dominant} (${top?.raw})${where}${notes}`;
 }
 
 function describeStats(st: ProxyStatsSummary): string {
