@@ -316,6 +316,22 @@ describe('kubernetes check', () => {
     for (const line of lines) expect(line).not.toContain(TOKEN);
   });
 
+  it('$KUBECONFIG when no kubeconfig_env and not in a cluster; a list of files reads the first', async () => {
+    fake.add(...worldObjects(rolloutStory));
+    const kc = fake.kubeconfig(dir);
+    const r = await run(
+      { namespace: 'shop', service: 'checkout-api', kubeconfig_env: undefined },
+      { env: { KUBECONFIG: `${kc}:/nonexistent/other.yaml` } },
+    );
+    expect(r.status).toBe('fail');
+    expect(kinds(r, 'endpoints')).toHaveLength(1);
+    const listed = await run(
+      { namespace: 'shop', service: 'checkout-api' },
+      { env: { TEST_KUBECONFIG: `${kc}:/x` } },
+    );
+    expect(listed.status).toBe('fail');
+  });
+
   it('no credentials at all: a clear error', async () => {
     const r = await run(
       { namespace: 'shop', service: 'checkout-api', kubeconfig_env: undefined },

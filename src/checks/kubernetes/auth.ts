@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { errorMessage, GatewatchError } from '../../errors.js';
@@ -63,7 +63,7 @@ const KubeconfigSchema = z.object({
       z.object({
         name: z.string(),
         cluster: z.object({
-          server: z.string().url(),
+          server: z.url({ protocol: /^https?$/ }),
           'certificate-authority': z.string().optional(),
           'certificate-authority-data': z.string().optional(),
           'insecure-skip-tls-verify': z.boolean().optional(),
@@ -154,7 +154,8 @@ export async function resolveCredentials(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<KubeCredentials> {
   if (cfg.kubeconfig_env) {
-    const path = env[cfg.kubeconfig_env];
+    // Like $KUBECONFIG it may list several files; the first is read (merging them is kubectl's, not ours).
+    const path = env[cfg.kubeconfig_env]?.split(delimiter)[0];
     if (!path) throw configError(`${cfg.kubeconfig_env} (the playbook's kubeconfig_env) is not set`);
     return kubeconfigCredentials(path, cfg.context);
   }
@@ -162,7 +163,7 @@ export async function resolveCredentials(
     // The mount point can be moved (tests, sidecars that copy the files); the standard one otherwise.
     return inClusterCredentials(env, env.GATEWATCH_SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR);
   }
-  if (env.KUBECONFIG) return kubeconfigCredentials(env.KUBECONFIG.split(':')[0]!, cfg.context);
+  if (env.KUBECONFIG) return kubeconfigCredentials(env.KUBECONFIG.split(delimiter)[0]!, cfg.context);
   throw configError(
     'no Kubernetes credentials: not in a cluster (KUBERNETES_SERVICE_HOST unset), no kubeconfig_env in the playbook and no KUBECONFIG',
   );
