@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamPartial } from '../../../src/verdict/rules/upstream-partial.js';
+import { upstreamPartial } from '../../../src/verdict/causes/upstream-partial.js';
 import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 describe('upstream_partial', () => {

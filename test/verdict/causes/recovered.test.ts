@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recovered } from '../../../src/verdict/rules/recovered.js';
+import { recovered } from '../../../src/verdict/causes/recovered.js';
 import {
   change,
   changesResult,

@@ -10,6 +10,7 @@ import {
   timingOutTargets,
 } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /** Share of the CPU threshold above which a reading no longer shows an idle, waiting app. */
 const GREY_ZONE_FROM = 0.5;
@@ -70,3 +71,12 @@ export const upstreamTimeout: Rule = (ev) => {
     ],
   };
 };
+
+export const upstreamTimeoutCause = defineCause({
+  id: 'upstream_timeout',
+  recommendation: 'fix',
+  label: 'The targets answer too slowly while their CPU and memory are not saturated.',
+  rule: upstreamTimeout,
+  triggeredBy: ['deploy'],
+  colour: '#9467bd',
+});

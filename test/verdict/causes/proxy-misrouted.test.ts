@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { proxyMisrouted } from '../../../src/verdict/rules/proxy-misrouted.js';
+import { proxyMisrouted } from '../../../src/verdict/causes/proxy-misrouted.js';
 import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 const healthy = upstream(target(8081), target(8082));

@@ -1,6 +1,7 @@
 import type { DatabaseEvidence, LongQuery } from '../../checks/database/check.js';
 import { clamp, database, deadTargets, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 function terminate(db: DatabaseEvidence, id: number): string {
   return db.kind === 'mysql' ? `\`KILL ${id};\`` : `\`SELECT pg_terminate_backend(${id});\``;
@@ -84,3 +85,12 @@ export const dbSlow: Rule = (ev) => {
     ],
   };
 };
+
+export const dbSlowCause = defineCause({
+  id: 'db_slow',
+  recommendation: 'fix',
+  label: 'The database is slow from long queries or locks, not from load.',
+  rule: dbSlow,
+  triggeredBy: ['deploy'],
+  colour: '#2ca02c',
+});

@@ -1,6 +1,7 @@
 import type { UpstreamEvidence } from '../../checks/upstream/check.js';
 import { clamp, deadTargets, gatewayErrorsNow, hostPort, logUpstreams, targets } from '../evidence.js';
 import type { Evidence, Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /** Does the proxy's log name this dead target? Then it still gets traffic. */
 function namedInLog(ev: Evidence, t: UpstreamEvidence): boolean {
@@ -31,3 +32,12 @@ export const upstreamPartial: Rule = (ev) => {
     ],
   };
 };
+
+export const upstreamPartialCause = defineCause({
+  id: 'upstream_partial',
+  recommendation: 'fix',
+  label: 'Some upstream targets are dead and still receive traffic.',
+  rule: upstreamPartial,
+  triggeredBy: ['deploy'],
+  colour: '#ff7f0e',
+});

@@ -1,6 +1,7 @@
 import type { DatabaseEvidence } from '../../checks/database/check.js';
 import { clamp, database, deadTargets, percent, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 function whoHolds(db: DatabaseEvidence): string {
   if (db.kind === 'postgres')
@@ -38,3 +39,12 @@ export const dbSaturated: Rule = (ev) => {
     ],
   };
 };
+
+export const dbSaturatedCause = defineCause({
+  id: 'db_saturated',
+  recommendation: 'scale-up',
+  label: 'The database is out of connections or CPU.',
+  rule: dbSaturated,
+  triggeredBy: [],
+  colour: '#17becf',
+});

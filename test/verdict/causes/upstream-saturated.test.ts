@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { upstreamSaturated } from '../../../src/verdict/causes/upstream-saturated.js';
 import { hotInstance } from '../../../src/verdict/rules/hot-instance.js';
-import { upstreamSaturated } from '../../../src/verdict/rules/upstream-saturated.js';
 import { ev, load, loadRow, proxy, proxySample, target, upstream } from '../build.js';
 
 const slow = upstream(target(1, 'timeout'), target(2, 'timeout'));

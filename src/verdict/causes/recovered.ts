@@ -9,6 +9,7 @@ import {
   targets,
 } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /**
  * No 502s now and every check that judges health passes. A change in the window
@@ -47,3 +48,12 @@ export const recovered: Rule = (ev) => {
     ],
   };
 };
+
+export const recoveredCause = defineCause({
+  id: 'recovered',
+  recommendation: 'none',
+  label: 'No 502s now, and every check passes.',
+  rule: recovered,
+  triggeredBy: [],
+  colour: '#98df8a',
+});

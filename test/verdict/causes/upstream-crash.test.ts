@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamCrash } from '../../../src/verdict/rules/upstream-crash.js';
+import { upstreamCrash } from '../../../src/verdict/causes/upstream-crash.js';
 import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 describe('upstream_crash', () => {

@@ -8,6 +8,7 @@ import {
   targets,
 } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+):\d+$/i;
 
@@ -45,3 +46,12 @@ export const proxyMisrouted: Rule = (ev) => {
     ],
   };
 };
+
+export const proxyMisroutedCause = defineCause({
+  id: 'proxy_misrouted',
+  recommendation: 'fix',
+  label: 'The targets are healthy, but the proxy sends requests to a wrong host, port or path.',
+  rule: proxyMisrouted,
+  triggeredBy: ['config'],
+  colour: '#8c564b',
+});

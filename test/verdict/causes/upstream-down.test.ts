@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamDown } from '../../../src/verdict/rules/upstream-down.js';
+import { upstreamDown } from '../../../src/verdict/causes/upstream-down.js';
 import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 describe('upstream_down', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dbUnavailable } from '../../../src/verdict/rules/db-unavailable.js';
+import { dbUnavailable } from '../../../src/verdict/causes/db-unavailable.js';
 import { database, db, ev, proxy, proxySample, target, upstream } from '../build.js';
 
 const failing = upstream(target(1, 'http_5xx'));

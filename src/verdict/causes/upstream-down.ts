@@ -1,5 +1,6 @@
 import { clamp, deadTargets, gatewayErrorsNow, hostPort, logCount, targets } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /** Every target refuses or cannot be connected to: nothing behind the proxy is running. */
 export const upstreamDown: Rule = (ev) => {
@@ -23,3 +24,12 @@ export const upstreamDown: Rule = (ev) => {
     ],
   };
 };
+
+export const upstreamDownCause = defineCause({
+  id: 'upstream_down',
+  recommendation: 'fix',
+  label: 'Every upstream target refuses connections or is unreachable.',
+  rule: upstreamDown,
+  triggeredBy: ['deploy', 'config'],
+  colour: '#d62728',
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsFailure } from '../../../src/verdict/rules/dns-failure.js';
+import { dnsFailure } from '../../../src/verdict/causes/dns-failure.js';
 import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 const dead = (host: string) => target(8080, 'dns', { host, target: `http://${host}:8080/` });

@@ -1,6 +1,7 @@
 import { fleetLoad, instanceList } from '../capacity.js';
 import { clamp, gatewayErrorsNow, logCount, percent, targets, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /**
  * The fleet as a whole runs over its target utilisation and the path users take
@@ -29,3 +30,12 @@ export const upstreamSaturated: Rule = (ev) => {
     ],
   };
 };
+
+export const upstreamSaturatedCause = defineCause({
+  id: 'upstream_saturated',
+  recommendation: 'scale-up',
+  label: 'The targets are slow or refusing because CPU, memory or connections are exhausted.',
+  rule: upstreamSaturated,
+  triggeredBy: [],
+  colour: '#1f77b4',
+});

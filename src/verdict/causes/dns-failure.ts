@@ -1,5 +1,6 @@
 import { clamp, dominantLog, gatewayErrorsNow, hostPort, logUpstreams, targets } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /** An upstream name does not resolve: the probes say so, or the proxy's log mostly does. */
 export const dnsFailure: Rule = (ev) => {
@@ -32,3 +33,12 @@ export const dnsFailure: Rule = (ev) => {
     ],
   };
 };
+
+export const dnsFailureCause = defineCause({
+  id: 'dns_failure',
+  recommendation: 'fix',
+  label: 'An upstream name does not resolve.',
+  rule: dnsFailure,
+  triggeredBy: ['config'],
+  colour: '#e377c2',
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dbSaturated } from '../../../src/verdict/rules/db-saturated.js';
+import { dbSaturated } from '../../../src/verdict/causes/db-saturated.js';
 import { database, db, ev, proxy, proxySample, target, upstream } from '../build.js';
 
 const full = db({

@@ -7,6 +7,7 @@ import {
   resettingTargets,
 } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 /** Targets accept the connection and then reset or close it before answering: the app dies mid-request. */
 export const upstreamCrash: Rule = (ev) => {
@@ -32,3 +33,12 @@ export const upstreamCrash: Rule = (ev) => {
     ],
   };
 };
+
+export const upstreamCrashCause = defineCause({
+  id: 'upstream_crash',
+  recommendation: 'fix',
+  label: 'The targets accept connections, then reset or close them before answering.',
+  rule: upstreamCrash,
+  triggeredBy: ['deploy'],
+  colour: '#bcbd22',
+});

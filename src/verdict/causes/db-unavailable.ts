@@ -1,6 +1,7 @@
 import type { DatabaseEvidence, DbOutcome } from '../../checks/database/check.js';
 import { clamp, database, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
+import { defineCause } from './cause.js';
 
 function hostOf(db: DatabaseEvidence): string {
   return db.target.split('/')[0] ?? db.target;
@@ -46,3 +47,12 @@ export const dbUnavailable: Rule = (ev) => {
     fits: db.outcome === 'auth' || db.outcome === 'dns' ? ['deploy', 'config'] : ['config'],
   };
 };
+
+export const dbUnavailableCause = defineCause({
+  id: 'db_unavailable',
+  recommendation: 'fix',
+  label: 'The database refuses connections.',
+  rule: dbUnavailable,
+  triggeredBy: ['config'],
+  colour: '#a61c3c',
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamTimeout } from '../../../src/verdict/rules/upstream-timeout.js';
+import { upstreamTimeout } from '../../../src/verdict/causes/upstream-timeout.js';
 import {
   database,
   db,

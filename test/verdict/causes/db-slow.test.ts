@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dbSlow, rootBlockers } from '../../../src/verdict/rules/db-slow.js';
+import { dbSlow, rootBlockers } from '../../../src/verdict/causes/db-slow.js';
 import { database, db, ev, proxy, proxySample, target, upstream } from '../build.js';
 
 const locked = db({

@@ -1,0 +1,66 @@
+import { contradiction } from '../rules/contradiction.js';
+import { hotInstance } from '../rules/hot-instance.js';
+import type { Recommendation, Rule } from '../types.js';
+import { type CauseModule, isCauseModule } from './cause.js';
+import { dbSaturatedCause } from './db-saturated.js';
+import { dbSlowCause } from './db-slow.js';
+import { dbUnavailableCause } from './db-unavailable.js';
+import { dnsFailureCause } from './dns-failure.js';
+import { proxyMisroutedCause } from './proxy-misrouted.js';
+import { recoveredCause } from './recovered.js';
+import { unknownCause } from './unknown.js';
+import { upstreamCrashCause } from './upstream-crash.js';
+import { upstreamDownCause } from './upstream-down.js';
+import { upstreamPartialCause } from './upstream-partial.js';
+import { upstreamSaturatedCause } from './upstream-saturated.js';
+import { upstreamTimeoutCause } from './upstream-timeout.js';
+
+/**
+ * The registry: every cause module and every stand-alone rule (those that find
+ * the evidence in conflict and answer `unknown`), one a line. Its order is the
+ * rules' precedence: contradictions first (never answer them confidently), then
+ * the most specific explanation. The database comes before the upstream, whose
+ * failures it explains; `recovered` is last before the fallback.
+ */
+export const REGISTRY = [
+  contradiction,
+  dnsFailureCause,
+  dbUnavailableCause,
+  dbSaturatedCause,
+  dbSlowCause,
+  upstreamDownCause,
+  upstreamPartialCause,
+  proxyMisroutedCause,
+  upstreamSaturatedCause,
+  upstreamCrashCause,
+  upstreamTimeoutCause,
+  hotInstance,
+  recoveredCause,
+  unknownCause,
+] as const;
+
+type CauseEntry = Extract<(typeof REGISTRY)[number], CauseModule>;
+export type CauseId = CauseEntry['id'];
+
+/** The cause modules, in the contract table's order of precedence. */
+export const CAUSE_MODULES: readonly CauseModule<CauseId>[] = REGISTRY.filter(
+  isCauseModule,
+) as CauseModule<CauseId>[];
+
+/** The rules, in order of precedence. */
+export const RULES: readonly Rule[] = REGISTRY.flatMap((e) =>
+  isCauseModule(e) ? (e.rule ? [e.rule] : []) : [e],
+);
+
+/** Each cause id with its recommendation (the contract's table). */
+export const CAUSES = Object.fromEntries(CAUSE_MODULES.map((m) => [m.id, m.recommendation])) as Readonly<
+  Record<CauseId, Recommendation>
+>;
+
+export function causeModule(id: CauseId): CauseModule<CauseId> {
+  return CAUSE_MODULES.find((m) => m.id === id)!;
+}
+
+export function isCause(value: string): value is CauseId {
+  return Object.hasOwn(CAUSES, value);
+}
