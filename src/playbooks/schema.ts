@@ -42,13 +42,25 @@ export const ProxyCheckSchema = z.strictObject({
     .optional(),
 });
 
+/** An http(s)/tcp URL, or `unix:/path` for an upstream on a unix socket (php-fpm, uWSGI, gunicorn). */
+const upstreamTarget = z.union([
+  z.url({ protocol: /^(https?|tcp)$/ }),
+  z.string().regex(/^unix:\/\S+$/, 'a unix socket target is unix:/absolute/path'),
+]);
+
 export const UpstreamCheckSchema = z.strictObject({
-  targets: z.array(z.url({ protocol: /^(https?|tcp)$/ })).min(1),
+  targets: z.array(upstreamTarget).min(1),
+  /** The app's own downstream HTTP dependencies (an auth service, a payment API): probed the same way. */
+  dependencies: z.array(z.url({ protocol: /^https?$/ })).optional(),
   probes: z.number().int().min(1).max(20).default(3),
   /** Per probe; set it near the proxy's own upstream timeout (nginx proxy_read_timeout) when that is short. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
   expect_status: z.array(z.number().int().min(100).max(599)).optional(),
   tls_insecure: z.boolean().default(false),
+  /** A PEM CA bundle that signs the targets' certificates (an internal CA), for https targets. */
+  ca_file: z.string().min(1).optional(),
+  /** Probe over HTTP/2 (ALPN h2) when the target offers it, as a proxy speaking HTTP/2 upstream would. */
+  http2: z.boolean().default(false),
 });
 
 export const LoadCheckSchema = z.strictObject({
@@ -81,6 +93,8 @@ export const DatabaseCheckSchema = z.strictObject({
   url_env: envName,
   probes: z.number().int().min(1).max(50).default(5),
   long_query_seconds: z.number().positive().default(5),
+  /** The database host's CPUs: more sessions running at once than this means its CPU is saturated. */
+  cores: z.number().positive().optional(),
   thresholds: z
     .strictObject({ p95_ms: z.number().positive().default(100), connections: fraction.default(0.9) })
     .default({ p95_ms: 100, connections: 0.9 }),

@@ -225,6 +225,81 @@ const SPECS: Record<Cause, Spec> = {
     ],
     duration_ms: 960,
   },
+  upstream_keepalive: {
+    confidence: 0.8,
+    summary:
+      '10.0.1.11:8080 closes idle keep-alive connections after 5 s (it advertises `Keep-Alive: timeout=5`) while the proxy reuses them for up to 60 s: 7 requests on reused connections failed.',
+    actions: [
+      "Make the upstream's keep-alive timeout longer than the proxy's 60 s: Node `server.keepAliveTimeout = 65000`.",
+    ],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'ok', 90, 'all 2 targets healthy'), loadOk],
+    duration_ms: 1180,
+  },
+  response_rejected: {
+    confidence: 0.85,
+    summary:
+      '10.0.1.11:8080 answers, but the proxy rejects the answer: response headers larger than its buffer (`upstream sent too big header`; its headers are 12288 bytes).',
+    actions: ["Raise the proxy's header buffer: nginx `proxy_buffer_size 16k; proxy_buffers 8 16k;`."],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'ok', 80, 'all 2 targets healthy')],
+    duration_ms: 900,
+  },
+  upstream_tls: {
+    confidence: 0.9,
+    summary: 'TLS to 10.0.1.11:8443 fails (4 handshakes in the proxy log: certificate has expired).',
+    actions: ["Renew the upstream's certificate (it is expired or not yet valid) and reload the app."],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'fail', 60, '10.0.1.11:8443 fails the TLS handshake (2/2 probes)')],
+    duration_ms: 700,
+  },
+  worker_pool_exhausted: {
+    confidence: 0.8,
+    summary:
+      'unix:/run/php/php-fpm.sock turns connections away: its listen backlog is full, while CPU is at most 12%: the worker pool is exhausted, not the host.',
+    actions: ['Give the pool more workers the host can afford: php-fpm `pm.max_children`.'],
+    trigger: null,
+    capacity: null,
+    checks: [
+      proxy502,
+      check('upstream', 'fail', 30, 'unix:/run/php/php-fpm.sock has a full listen backlog'),
+      loadOk,
+    ],
+    duration_ms: 1150,
+  },
+  memory_leak: {
+    confidence: 0.75,
+    summary:
+      '10.0.1.11:9100 restarted 3 min ago and its memory climbs 40 MiB/min (300 MiB, 59% of its 512 MiB limit): it leaks, dies at the limit and restarts.',
+    actions: ['Find the leak: compare two heap snapshots a few minutes apart.'],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, loadOk],
+    duration_ms: 1210,
+  },
+  network_path: {
+    confidence: 0.75,
+    summary:
+      'The proxy cannot connect to 10.0.1.11:8080 (6 connect timeouts in its log), yet 10.0.1.11:8080 takes connections from here in 1 ms and is healthy.',
+    actions: ['From the proxy host: `nc -vz -w 2 10.0.1.11 8080`.'],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'ok', 40, 'all 1 targets healthy')],
+    duration_ms: 1020,
+  },
+  deploy_drain: {
+    confidence: 0.8,
+    summary:
+      '9 upstream errors in a 12 s burst lined up with deploy 4f2a9c1, and every target is healthy since: the proxy kept sending to instances being stopped.',
+    actions: ['Drain before stopping: take the instance out of the proxy first.'],
+    trigger: null,
+    capacity: null,
+    checks: [check('proxy', 'warn', 400, '9 upstream errors in the log'), noChanges],
+    duration_ms: 640,
+  },
   recovered: {
     confidence: 0.9,
     summary: 'No 502 now: the proxy answers 200 and every check passes.',

@@ -69,6 +69,64 @@ describe('decide: every cause is reachable, with its recommendation', () => {
         ),
       ],
     ],
+    [
+      'upstream_keepalive',
+      [
+        upstream(target(1, 'ok', { keep_alive_s: 5 })),
+        proxy(proxySample({ 200: 5 }), proxyLogOf([['premature_close', 4, '127.0.0.1:1']])),
+      ],
+    ],
+    [
+      'response_rejected',
+      [
+        upstream(target(1)),
+        proxy(proxySample({ 502: 5 }), proxyLogOf([['header_too_big', 5, '127.0.0.1:1']])),
+      ],
+    ],
+    [
+      'upstream_tls',
+      [upstream(target(1)), proxy(proxySample({ 502: 5 }), proxyLogOf([['tls', 5, '127.0.0.1:1']]))],
+    ],
+    [
+      'worker_pool_exhausted',
+      [
+        upstream(target(0, 'busy', { host: '/run/app.sock', connect_ms: null })),
+        proxy(proxySample({ 502: 5 }), proxyLogOf([['backlog_full', 5, 'unix:/run/app.sock']])),
+        load(loadRow('a:1', 0.05)),
+      ],
+    ],
+    [
+      'memory_leak',
+      [
+        upstream(target(1, 'refused')),
+        proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 5, '127.0.0.1:1']])),
+        load(
+          loadRow('127.0.0.1:1', 0.1, {
+            memory: 0.6,
+            memory_bytes: 60e6,
+            memory_limit_bytes: 100e6,
+            uptime_s: 30,
+            memory_growth_bytes_per_s: 500e3,
+          }),
+        ),
+      ],
+    ],
+    [
+      'network_path',
+      [
+        upstream(target(1)),
+        proxy(proxySample({ 504: 5 }), proxyLogOf([['connect_timeout', 5, '127.0.0.1:1']])),
+        load(loadRow('a:1', 0.05)),
+      ],
+    ],
+    [
+      'deploy_drain',
+      [
+        upstream(target(1)),
+        proxy(proxySample({ 200: 5 }), proxyLogOf([['refused', 6, '127.0.0.1:1', undefined, [7, 6]]], ONSET)),
+        changesResult(change('deploy', 7)),
+      ],
+    ],
     ['recovered', [upstream(target(1)), proxy(proxySample({ 200: 5 }))]],
     ['unknown', [upstream(target(1, 'http_5xx'))]],
   ];
@@ -84,6 +142,13 @@ describe('decide: every cause is reachable, with its recommendation', () => {
     db_unavailable: 'fix',
     db_slow: 'fix',
     db_saturated: 'scale-up',
+    upstream_keepalive: 'fix',
+    response_rejected: 'fix',
+    upstream_tls: 'fix',
+    worker_pool_exhausted: 'fix',
+    memory_leak: 'fix',
+    network_path: 'fix',
+    deploy_drain: 'fix',
     recovered: 'none',
     unknown: 'investigate',
   };

@@ -176,9 +176,18 @@ async function probeDatabase(
     else await session.close();
   }
   evidence.slow = evidence.p95_ms !== null && evidence.p95_ms > config.thresholds.p95_ms;
+  evidence.busy_sessions = busySessions(evidence.connections);
+  evidence.cores = config.cores ?? null;
   evidence.saturated =
     evidence.connections !== null && evidence.connections.ratio >= config.thresholds.connections;
   return evidence;
+}
+
+/** Sessions running a statement, less gatewatch's own (idle and idle-in-transaction sessions are not load). */
+function busySessions(c: DatabaseEvidence['connections']): number | null {
+  if (!c) return null;
+  const running = c.by_state.active ?? c.by_state.running;
+  return running === undefined ? null : Math.max(0, running - 1);
 }
 
 export const databaseCheck: Check<'database', DatabaseEvidence> = {

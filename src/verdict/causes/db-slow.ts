@@ -1,5 +1,15 @@
 import type { DatabaseEvidence, LongQuery } from '../../checks/database/check.js';
-import { clamp, database, deadTargets, troubleSeen } from '../evidence.js';
+import {
+  clamp,
+  database,
+  deadTargets,
+  logCount,
+  resettingTargets,
+  statusCount,
+  targets,
+  timingOutTargets,
+  troubleSeen,
+} from '../evidence.js';
 import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
@@ -50,6 +60,15 @@ export const dbSlow: Rule = (ev) => {
   const seen = troubleSeen(ev);
   // Slow statements on a database that is not hurting the site are housekeeping, not this incident.
   if (seen === false) return null;
+  // A slow database makes the app wait (timeouts, 504s, its own 5xx); it does not make it reset
+  // connections. Resets with no waiting in sight have another cause, whatever query runs long.
+  const waiting =
+    timingOutTargets(ev).length > 0 ||
+    logCount(ev, 'timeout') > 0 ||
+    statusCount(ev, 504) > 0 ||
+    targets(ev).some((t) => t.outcome === 'http_5xx');
+  const resetting = resettingTargets(ev).length > 0 || logCount(ev, 'crash') > 0;
+  if (resetting && !waiting) return null;
   const blockers = rootBlockers(db);
   const others = db.long_queries
     .filter((q) => !blockers.includes(q.id) && !db.lock_waits.some((w) => w.id === q.id))

@@ -5,33 +5,49 @@ import { type CauseModule, isCauseModule } from './cause.js';
 import { dbSaturatedCause } from './db-saturated.js';
 import { dbSlowCause } from './db-slow.js';
 import { dbUnavailableCause } from './db-unavailable.js';
+import { deployDrainCause } from './deploy-drain.js';
 import { dnsFailureCause } from './dns-failure.js';
+import { memoryLeakCause } from './memory-leak.js';
+import { networkPathCause } from './network-path.js';
 import { proxyMisroutedCause } from './proxy-misrouted.js';
 import { recoveredCause } from './recovered.js';
+import { responseRejectedCause } from './response-rejected.js';
 import { unknownCause } from './unknown.js';
 import { upstreamCrashCause } from './upstream-crash.js';
 import { upstreamDownCause } from './upstream-down.js';
+import { upstreamKeepaliveCause } from './upstream-keepalive.js';
 import { upstreamPartialCause } from './upstream-partial.js';
 import { upstreamSaturatedCause } from './upstream-saturated.js';
 import { upstreamTimeoutCause } from './upstream-timeout.js';
+import { upstreamTlsCause } from './upstream-tls.js';
+import { workerPoolExhaustedCause } from './worker-pool-exhausted.js';
 
 /**
  * The registry: every cause module and every stand-alone rule (those that find
  * the evidence in conflict and answer `unknown`), one a line. Its order is the
  * rules' precedence: contradictions first (never answer them confidently), then
  * the most specific explanation. The database comes before the upstream, whose
- * failures it explains; `recovered` is last before the fallback.
+ * failures it explains; a leak before the outage it causes; causes that need
+ * healthy targets (network path, keep-alive race, drain) after those that
+ * explain dead ones; `recovered` is last before the fallback.
  */
 export const REGISTRY = [
   contradiction,
+  upstreamTlsCause,
   dnsFailureCause,
   dbUnavailableCause,
   dbSaturatedCause,
   dbSlowCause,
+  memoryLeakCause,
   upstreamDownCause,
   upstreamPartialCause,
+  networkPathCause,
   proxyMisroutedCause,
+  responseRejectedCause,
+  deployDrainCause,
   upstreamSaturatedCause,
+  workerPoolExhaustedCause,
+  upstreamKeepaliveCause,
   upstreamCrashCause,
   upstreamTimeoutCause,
   hotInstance,

@@ -5,6 +5,8 @@ import {
   goodAnswers,
   loadRows,
   log,
+  QUIET_MINUTES,
+  quietMinutes,
   sample,
   targets,
 } from '../evidence.js';
@@ -12,9 +14,11 @@ import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
 /**
- * No 502s now and every check that judges health passes. A change in the window
- * does not prevent it, and errors in the proxy's log from minutes ago are the
- * transient that set off the alert, not a reason to act.
+ * No 502s now, every check that judges health passes, and the proxy's log has
+ * been quiet since its last upstream error for QUIET_MINUTES. A few good samples
+ * alone prove nothing: intermittent 502s (a keep-alive race, a crash loop) leave
+ * gaps, and their errors are in the log. A change in the window does not prevent
+ * it; errors older than the quiet spell are the transient that set off the alert.
  */
 export const recovered: Rule = (ev) => {
   const s = sample(ev);
@@ -23,7 +27,8 @@ export const recovered: Rule = (ev) => {
   if (s && (gatewayErrorsNow(ev) !== false || goodAnswers(ev) === 0)) return null;
   if (!all.every((t) => t.status === 'ok')) return null;
   const l = log(ev);
-  if (!s && l && l.errors > 0) return null;
+  const quiet = quietMinutes(ev);
+  if (l && l.errors > 0 && (quiet === null || quiet < QUIET_MINUTES)) return null;
   if (loadRows(ev).some((r) => r.over.length > 0)) return null;
   const db = database(ev);
   if (db && (db.status !== 'ok' || db.outcome !== 'ok')) return null;
@@ -32,7 +37,7 @@ export const recovered: Rule = (ev) => {
   );
   const past =
     l && l.errors > 0
-      ? ` The proxy's log still shows ${l.errors} upstream errors (mostly ${l.dominant}) from the last ${l.window_minutes} min: a transient that has stopped.`
+      ? ` The proxy's log shows ${l.errors} upstream errors (mostly ${l.dominant}) in the last ${l.window_minutes} min, none in the last ${Math.floor(quiet ?? 0)} min: a transient that has stopped.`
       : '';
   return {
     cause: 'recovered',

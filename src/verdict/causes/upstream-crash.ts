@@ -3,17 +3,27 @@ import {
   dominantLog,
   gatewayErrorsNow,
   hostPort,
+  logActive,
+  logCount,
   logUpstreams,
   resettingTargets,
 } from '../evidence.js';
 import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
-/** Targets accept the connection and then reset or close it before answering: the app dies mid-request. */
+/**
+ * Targets accept the connection and then reset or close it before answering: the
+ * app dies mid-request. Intermittent too: a process crash-looping between restarts
+ * passes some probes and samples, but the log shows its resets (and refusals while
+ * it restarts) since.
+ */
 export const upstreamCrash: Rule = (ev) => {
   const resetting = resettingTargets(ev);
   const top = dominantLog(ev);
-  const logSays = top?.kind === 'crash' && gatewayErrorsNow(ev) !== false;
+  const crashes = logCount(ev, 'crash');
+  const logSays =
+    logActive(ev) &&
+    (top?.kind === 'crash' || (crashes >= 2 && crashes + logCount(ev, 'connect') >= (top?.count ?? 0)));
   if (resetting.length === 0 && !logSays) return null;
   const where = resetting.length
     ? resetting.map(hostPort)

@@ -5,6 +5,7 @@ import {
   gatewayErrorsNow,
   hostPort,
   loadRows,
+  logActive,
   percent,
   statusCount,
   timingOutTargets,
@@ -23,7 +24,7 @@ export const upstreamTimeout: Rule = (ev) => {
   const slow = timingOutTargets(ev);
   const top = dominantLog(ev);
   const now = gatewayErrorsNow(ev);
-  const logSays = top?.kind === 'timeout' && now !== false;
+  const logSays = top?.kind === 'timeout' && (now !== false || logActive(ev));
   const gateway504 = statusCount(ev, 504) > 0;
   if (slow.length === 0 && !logSays && !gateway504) return null;
   const rows = loadRows(ev).filter((r) => r.cpu !== null);

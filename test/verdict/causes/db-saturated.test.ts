@@ -64,3 +64,46 @@ describe('db_saturated', () => {
     expect(dbSaturated(e)).toBeNull();
   });
 });
+
+describe('db_saturated: idle slots are not load; CPU is', () => {
+  const resets = upstream(target(1, 'reset'));
+  it('91% of slots held, nearly all idle pooled sessions, app resets → not db_saturated', () => {
+    const e = ev(
+      resets,
+      database(
+        db({
+          saturated: true,
+          busy_sessions: 2,
+          connections: { used: 91, max: 100, usable: 100, ratio: 0.91, by_state: { active: 3, idle: 88 } },
+        }),
+      ),
+    );
+    expect(dbSaturated(e)).toBeNull();
+  });
+  it('the same slots doing work → db_saturated', () => {
+    const e = ev(
+      upstream(target(1, 'timeout')),
+      database(
+        db({
+          saturated: true,
+          busy_sessions: 80,
+          connections: { used: 91, max: 100, usable: 100, ratio: 0.91, by_state: { active: 81, idle: 10 } },
+        }),
+      ),
+    );
+    expect(dbSaturated(e)?.cause).toBe('db_saturated');
+  });
+  it('more sessions running than the database has cores → db_saturated by CPU', () => {
+    const e = ev(
+      upstream(target(1, 'timeout')),
+      database(db({ busy_sessions: 9, cores: 4, slow: true, p95_ms: 900 })),
+    );
+    const f = dbSaturated(e);
+    expect(f?.cause).toBe('db_saturated');
+    expect(f?.summary).toContain('out of CPU: 9 sessions run at once on its 4 cores');
+  });
+  it('fewer sessions running than cores → not saturated', () => {
+    const e = ev(upstream(target(1, 'timeout')), database(db({ busy_sessions: 2, cores: 4 })));
+    expect(dbSaturated(e)).toBeNull();
+  });
+});

@@ -113,3 +113,15 @@ describe('db_slow', () => {
     expect(dbSlow(e)).toBeNull();
   });
 });
+
+describe('db_slow: a long query alone does not explain resets', () => {
+  const reporting = db({
+    long_queries: [{ id: 9, seconds: 40, user: 'report', state: 'active', wait: null, query: 'SELECT ?' }],
+  });
+  it('app resets after a deploy plus one 40 s reporting query → not db_slow', () => {
+    expect(dbSlow(ev(upstream(target(1, 'reset')), database(reporting)))).toBeNull();
+  });
+  it('the same query while the app times out → db_slow', () => {
+    expect(dbSlow(ev(upstream(target(1, 'timeout')), database(reporting)))?.cause).toBe('db_slow');
+  });
+});

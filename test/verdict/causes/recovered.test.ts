@@ -31,10 +31,10 @@ describe('recovered', () => {
       transient: false,
     },
     {
-      name: 'errors in the log that have stopped: a transient',
+      name: 'errors in the log that stopped 9 min ago: a transient',
       e: ev(
         upstream(target(1)),
-        proxy(proxySample({ 200: 5 }), proxyLogOf([['refused', 12, '127.0.0.1:1']])),
+        proxy(proxySample({ 200: 5 }), proxyLogOf([['refused', 12, '127.0.0.1:1', undefined, [14, 9]]])),
       ),
       min: 0.8,
       transient: true,
@@ -73,6 +73,20 @@ describe('recovered', () => {
     },
     { name: 'nothing that judges health ran', e: ev(changesResult()) },
   ])('$name → no finding', ({ e }) => {
+    expect(recovered(e)).toBeNull();
+  });
+});
+
+describe('recovered needs the log quiet for a while, not one lucky sample', () => {
+  it.each([
+    ['errors a minute ago', [2, 1] as [number, number]],
+    ['errors just now', [3, 0] as [number, number]],
+    ['errors 4 min ago (under 5)', [6, 4] as [number, number]],
+  ])('%s, samples all good → not recovered', (_, when) => {
+    const e = ev(
+      upstream(target(1)),
+      proxy(proxySample({ 200: 5 }), proxyLogOf([['premature_close', 6, '127.0.0.1:1', undefined, when]])),
+    );
     expect(recovered(e)).toBeNull();
   });
 });

@@ -41,8 +41,8 @@ describe('upstream_crash', () => {
   it.each([
     { name: 'refused is not a crash', e: ev(upstream(target(1, 'refused'))) },
     {
-      name: 'crash lines from earlier, proxy fine now',
-      e: ev(proxy(proxySample({ 200: 5 }), proxyLogOf([['reset', 9, '127.0.0.1:1']]))),
+      name: 'crash lines until 6 min ago, proxy fine now',
+      e: ev(proxy(proxySample({ 200: 5 }), proxyLogOf([['reset', 9, '127.0.0.1:1', undefined, [10, 6]]]))),
     },
     {
       name: 'timeouts dominate the log',

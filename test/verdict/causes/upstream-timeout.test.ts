@@ -68,8 +68,8 @@ describe('upstream_timeout', () => {
       e: ev(upstream(target(1, 'timeout', { connect_ms: null }))),
     },
     {
-      name: 'timeouts in the log, proxy fine now',
-      e: ev(proxy(proxySample({ 200: 5 }), proxyLogOf([['timeout', 8, '127.0.0.1:1']]))),
+      name: 'timeouts in the log until 8 min ago, proxy fine now',
+      e: ev(proxy(proxySample({ 200: 5 }), proxyLogOf([['timeout', 8, '127.0.0.1:1', undefined, [12, 8]]]))),
     },
     { name: 'healthy', e: ev(upstream(target(1))) },
   ])('$name → no finding', ({ e }) => {

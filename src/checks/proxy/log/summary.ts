@@ -30,6 +30,8 @@ export interface SignatureCount {
   count: number;
   /** ISO time of the newest line with this signature. */
   last_at: string | null;
+  /** ISO time of the oldest line with this signature inside the window. */
+  first_at?: string | null;
   upstreams: UpstreamCount[];
   /** The proxy's own words for it, e.g. `111: Connection refused`, `SH--`, `UF,URX`. */
   raw: string;
@@ -39,6 +41,8 @@ export interface ProxyLogSummary {
   path: string;
   format: ProxyLogFormat;
   window_minutes: number;
+  /** ISO time the log was read: how long it has been quiet is measured from here. */
+  read_at?: string;
   bytes_read: number;
   file_size: number;
   /** The file is larger than max_bytes: lines before the last max_bytes were not read. */
@@ -89,11 +93,13 @@ export function summariseLog(
   const signatures: SignatureCount[] = [...groups]
     .map(([id, entries]) => {
       const newest = entries.reduce((max, e) => Math.max(max, e.at ?? 0), 0);
+      const oldest = entries.reduce((min, e) => Math.min(min, e.at ?? newest), newest);
       return {
         id,
         kind: SIGNATURES[id].kind,
         count: entries.length,
         last_at: new Date(newest).toISOString(),
+        first_at: new Date(oldest).toISOString(),
         upstreams: countUpstreams(entries),
         raw: entries[entries.length - 1]?.raw ?? '',
       };
@@ -121,6 +127,7 @@ export async function readProxyLog(opts: {
     path: opts.path,
     format: opts.format,
     window_minutes: opts.windowMinutes,
+    read_at: new Date(opts.now).toISOString(),
   };
   try {
     const tail = await readTail(opts.path, opts.maxBytes);
