@@ -38,6 +38,15 @@ export const ProxyCheckSchema = z.strictObject({
         .min(1)
         .max(7 * 24 * 60)
         .default(15),
+      /**
+       * How long the log must have been quiet since its last upstream error before
+       * "no 502s now" counts as recovered (intermittent 502s leave gaps).
+       */
+      quiet_minutes: z
+        .number()
+        .min(0.01)
+        .max(24 * 60)
+        .default(5),
     })
     .optional(),
 });

@@ -217,7 +217,12 @@ export function logActive(ev: Evidence): boolean {
   if (!l || l.errors === 0) return false;
   if (gatewayErrorsNow(ev) !== false) return true;
   const quiet = quietMinutes(ev);
-  return quiet === null || quiet < QUIET_MINUTES;
+  return quiet === null || quiet < quietNeeded(ev);
+}
+
+/** How long the log must be quiet before the incident counts as over: the playbook's, else QUIET_MINUTES. */
+export function quietNeeded(ev: Evidence): number {
+  return log(ev)?.quiet_minutes ?? QUIET_MINUTES;
 }
 
 /** Some load reading is over its threshold. */

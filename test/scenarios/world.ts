@@ -21,37 +21,68 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** A service process (see app.mjs for the modes), optionally on a given port. */
-export async function startApp(
-  mode: string,
-  arg = '',
-  opts: { port?: number; env?: Record<string, string> } = {},
-): Promise<App> {
-  const proc = spawn(process.execPath, [APP, mode, arg], {
+export interface Service {
+  /** The JSON the process printed once it was ready. */
+  ready: Record<string, unknown>;
+  /** Every later JSON line it prints (a supervisor's restarts), as they come. */
+  events: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Spawns a stand-in process and waits for the JSON line it prints once it is ready. */
+export async function startService(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  what = args[0] ?? command,
+): Promise<Service> {
+  const proc = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...opts.env, PORT: String(opts.port ?? 0) },
+    env: { ...process.env, ...env },
   });
   const stop = () =>
     new Promise<void>((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
       proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 2000).unref();
     });
   const lines = createInterface({ input: proc.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app ${mode} did not start in 10 s`)), 10_000);
-    proc.once('exit', (code) => reject(new Error(`app ${mode} exited with ${code}`)));
-    lines.once('line', (line) => {
+  const events: Record<string, unknown>[] = [];
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 10 s`)), 10_000);
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+    let first = true;
+    lines.on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (!first) return void events.push(parsed);
+      first = false;
       clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
+      resolve(parsed);
     });
   }).catch(async (err) => {
     await stop();
     throw err;
   });
-  lines.close();
+  return { ready, events, stop };
+}
+
+/** A service process (see app.mjs for the modes), optionally on a given port. */
+export async function startApp(
+  mode: string,
+  arg = '',
+  opts: { port?: number; env?: Record<string, string>; script?: string } = {},
+): Promise<App> {
+  const script = opts.script ? fileURLToPath(new URL(opts.script, import.meta.url)) : APP;
+  const svc = await startService(
+    process.execPath,
+    [script, mode, arg],
+    { ...opts.env, PORT: String(opts.port ?? 0) },
+    `app ${mode}`,
+  );
+  const port = svc.ready.port as number;
   const base = `http://127.0.0.1:${port}`;
-  return { port, url: `${base}/healthz`, metricsUrl: `${base}/metrics`, stop };
+  return { port, url: `${base}/healthz`, metricsUrl: `${base}/metrics`, stop: svc.stop };
 }
 
 export interface Commit {

@@ -72,6 +72,7 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
           format: config.error_log.format,
           maxBytes: config.error_log.max_bytes,
           windowMinutes: config.error_log.window_minutes,
+          quietMinutes: config.error_log.quiet_minutes,
           now: ctx.now(),
         })
       : undefined;

@@ -41,8 +41,9 @@ export const dbSaturated: Rule = (ev) => {
   if (deadTargets(ev).length > 0) return null;
   const refused = db.outcome === 'too_many_connections';
   const b = busy(db);
-  const idleSlots =
-    db.saturated && !refused && b !== null && db.connections !== null && b * 2 < db.connections.used;
+  // Slots still free, most held by idle pooled sessions: not (yet) out of connections.
+  const c0 = db.connections;
+  const idleSlots = db.saturated && !refused && b !== null && c0 !== null && c0.ratio < 1 && b * 2 < c0.used;
   const slots = refused || (db.saturated && !idleSlots);
   if (!slots && !cpuBound(db)) return null;
   const seen = troubleSeen(ev);

@@ -5,8 +5,8 @@ import {
   goodAnswers,
   loadRows,
   log,
-  QUIET_MINUTES,
   quietMinutes,
+  quietNeeded,
   sample,
   targets,
 } from '../evidence.js';
@@ -15,7 +15,7 @@ import { defineCause } from './cause.js';
 
 /**
  * No 502s now, every check that judges health passes, and the proxy's log has
- * been quiet since its last upstream error for QUIET_MINUTES. A few good samples
+ * been quiet since its last upstream error for a while (`quiet_minutes`, 5 by default). A few good samples
  * alone prove nothing: intermittent 502s (a keep-alive race, a crash loop) leave
  * gaps, and their errors are in the log. A change in the window does not prevent
  * it; errors older than the quiet spell are the transient that set off the alert.
@@ -28,7 +28,7 @@ export const recovered: Rule = (ev) => {
   if (!all.every((t) => t.status === 'ok')) return null;
   const l = log(ev);
   const quiet = quietMinutes(ev);
-  if (l && l.errors > 0 && (quiet === null || quiet < QUIET_MINUTES)) return null;
+  if (l && l.errors > 0 && (quiet === null || quiet < quietNeeded(ev))) return null;
   if (loadRows(ev).some((r) => r.over.length > 0)) return null;
   const db = database(ev);
   if (db && (db.status !== 'ok' || db.outcome !== 'ok')) return null;
@@ -37,7 +37,7 @@ export const recovered: Rule = (ev) => {
   );
   const past =
     l && l.errors > 0
-      ? ` The proxy's log shows ${l.errors} upstream errors (mostly ${l.dominant}) in the last ${l.window_minutes} min, none in the last ${Math.floor(quiet ?? 0)} min: a transient that has stopped.`
+      ? ` The proxy's log shows ${l.errors} upstream errors (mostly ${l.dominant}) in the last ${l.window_minutes} min, none in the last ${quiet !== null && quiet < 1 ? `${Math.round(quiet * 60)} s` : `${Math.floor(quiet ?? 0)} min`}: a transient that has stopped.`
       : '';
   return {
     cause: 'recovered',

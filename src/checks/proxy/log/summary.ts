@@ -43,6 +43,8 @@ export interface ProxyLogSummary {
   window_minutes: number;
   /** ISO time the log was read: how long it has been quiet is measured from here. */
   read_at?: string;
+  /** How long the log must be quiet after its last error before the incident counts as over. */
+  quiet_minutes?: number;
   bytes_read: number;
   file_size: number;
   /** The file is larger than max_bytes: lines before the last max_bytes were not read. */
@@ -122,11 +124,13 @@ export async function readProxyLog(opts: {
   maxBytes: number;
   windowMinutes: number;
   now: number;
+  quietMinutes?: number;
 }): Promise<ProxyLogSummary> {
   const base = {
     path: opts.path,
     format: opts.format,
     window_minutes: opts.windowMinutes,
+    ...(opts.quietMinutes !== undefined ? { quiet_minutes: opts.quietMinutes } : {}),
     read_at: new Date(opts.now).toISOString(),
   };
   try {
