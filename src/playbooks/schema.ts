@@ -74,6 +74,12 @@ export const UpstreamCheckSchema = z.strictObject({
 
 export const LoadCheckSchema = z.strictObject({
   prometheus: httpUrl.optional(),
+  /**
+   * PromQL label matchers naming this service's instances (`job="checkout"`,
+   * `instance=~"10.0.1.1[12]:9100"`), added to every default query (and put where
+   * a custom query says `$selector`). Default: the upstream targets' hosts.
+   */
+  selector: z.string().min(1).max(1000).optional(),
   queries: z
     .strictObject({ cpu: z.string().optional(), memory: z.string().optional(), load: z.string().optional() })
     .optional(),
@@ -121,13 +127,33 @@ export const ChangesCheckSchema = z.strictObject({
   deploys: z.boolean().default(false),
 });
 
-export const ChecksSchema = z.strictObject({
-  proxy: ProxyCheckSchema.optional(),
-  upstream: UpstreamCheckSchema.optional(),
-  load: LoadCheckSchema.optional(),
-  database: DatabaseCheckSchema.optional(),
-  changes: ChangesCheckSchema.optional(),
-});
+/** `instance=~"(10\\.0\\.1\\.11|web-2)(:[0-9]+)?"`: the upstream targets' hosts, any exporter port. */
+export function selectorForTargets(targets: readonly string[]): string | undefined {
+  const hosts = [
+    ...new Set(
+      targets
+        .filter((t) => !t.startsWith('unix:'))
+        .map((t) => new URL(t).hostname.replace(/^\[|\]$/g, ''))
+        .map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&')),
+    ),
+  ];
+  return hosts.length ? `instance=~"(${hosts.join('|')})(:[0-9]+)?"` : undefined;
+}
+
+export const ChecksSchema = z
+  .strictObject({
+    proxy: ProxyCheckSchema.optional(),
+    upstream: UpstreamCheckSchema.optional(),
+    load: LoadCheckSchema.optional(),
+    database: DatabaseCheckSchema.optional(),
+    changes: ChangesCheckSchema.optional(),
+  })
+  // Prometheus knows every node it scrapes; this service's are its upstream targets' hosts.
+  .transform((checks) =>
+    checks.load?.prometheus && !checks.load.selector && checks.upstream
+      ? { ...checks, load: { ...checks.load, selector: selectorForTargets(checks.upstream.targets) } }
+      : checks,
+  );
 
 export const PlaybookSchema = z.strictObject({
   service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "_" and "-" only'),

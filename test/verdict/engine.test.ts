@@ -43,7 +43,7 @@ describe('decide: every cause is reachable, with its recommendation', () => {
     ['upstream_partial', [upstream(target(1), target(2, 'refused')), proxy(proxySample({ 200: 3, 502: 2 }))]],
     [
       'proxy_misrouted',
-      [upstream(target(1)), proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 5, '127.0.0.1:9']]))],
+      [upstream(target(1)), proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 5, '10.0.9.9:9']]))],
     ],
     ['dns_failure', [upstream(target(1, 'dns', { host: 'a.invalid' }))]],
     ['upstream_crash', [upstream(target(1, 'reset')), proxy(proxySample({ 502: 5 }))]],

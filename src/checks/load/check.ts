@@ -102,9 +102,20 @@ async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeou
   if (!endpoint) return [];
   const base = { source: 'prometheus' as const, endpoint };
   try {
-    const instances = await queryInstances(endpoint, config.queries, { timeoutMs, signal: ctx.signal });
+    const instances = await queryInstances(endpoint, config.queries, {
+      timeoutMs,
+      signal: ctx.signal,
+      selector: config.selector,
+    });
     if (instances.size === 0)
-      return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, 'the queries matched no series')];
+      return [
+        row(
+          { ...base, instance: instanceOf(endpoint) },
+          {},
+          config,
+          `the queries matched no series${config.selector ? ` for {${config.selector}}` : ''}`,
+        ),
+      ];
     return [...instances].map(([instance, f]) =>
       row({ ...base, instance }, { cpu: f.cpu, memory: f.memory, load: f.load, cpu_cores: f.cores }, config),
     );

@@ -1,7 +1,9 @@
 import {
+  changes,
   clamp,
   gatewayErrorsNow,
   hostPort,
+  log,
   logUpstreams,
   statusCount,
   targetAddresses,
@@ -11,6 +13,12 @@ import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^:[\]\s]+):\d+$/i;
+/** One stray line (a probe, a stale connection) is no proof of where the traffic goes. */
+const MIN_LINES = 3;
+
+function hostOf(address: string): string {
+  return address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+}
 
 /**
  * The targets are healthy, yet the proxy fails: its log names an upstream
@@ -27,9 +35,28 @@ export const proxyMisrouted: Rule = (ev) => {
   const total = named.reduce((a, u) => a + u.count, 0);
   const wrong = named.filter((u) => !known.has(u.address));
   const wrongCount = wrong.reduce((a, u) => a + u.count, 0);
-  if (wrong.length === 0 || wrongCount * 2 < total) return null;
+  if (wrong.length === 0 || wrongCount * 2 < total || wrongCount < MIN_LINES) return null;
+  // The lines must be a share of the traffic, not a few among many good requests.
+  const l = log(ev);
+  if (now === null && l && wrongCount * 2 < l.errors) return null;
   const to = wrong.map((u) => u.address).join(', ');
   const right = all.map(hostPort).join(', ');
+  // Same host, another port, refused, and no config change: the health check may be probing a
+  // management port while the serving port is down. A healthy port elsewhere proves nothing.
+  const targetHosts = new Set(all.flatMap((t) => [t.host, ...t.addresses]));
+  const sameHosts = wrong.every((u) => targetHosts.has(hostOf(u.address)));
+  const configChanged = changes(ev).some((c) => c.kind === 'config');
+  if (sameHosts && !configChanged)
+    return {
+      cause: 'unknown',
+      confidence: 0.3,
+      summary: `The proxy fails on ${to} while the targets checked (${right}) are healthy: same host, another port. Either the proxy points at the wrong port, or the app's serving port is down while the port checked (a management or health port) answers. The evidence cannot tell which.`,
+      actions: [
+        `On the upstream host, see what listens: \`ss -ltnp | grep -E '${wrong.map((u) => u.address.split(':').pop()).join('|')}'\`; if the app should serve there, restart it and find why its listener died.`,
+        `If the app serves on ${right}, point the proxy there (\`nginx -T | grep -n proxy_pass\`).`,
+        "Make the playbook's targets the port the proxy uses, so the next verdict is grounded.",
+      ],
+    };
   const notFound = statusCount(ev, 404) > 0;
   return {
     cause: 'proxy_misrouted',

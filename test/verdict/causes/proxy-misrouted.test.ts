@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { proxyMisrouted } from '../../../src/verdict/causes/proxy-misrouted.js';
-import { ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
+import { change, changesResult, ev, proxy, proxyLogOf, proxySample, target, upstream } from '../build.js';
 
 const healthy = upstream(target(8081), target(8082));
 
@@ -8,12 +8,12 @@ describe('proxy_misrouted', () => {
   it.each([
     {
       name: 'proxy refused at a port no target has',
-      e: ev(healthy, proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 7, '127.0.0.1:9999']]))),
+      e: ev(healthy, proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 7, '10.0.9.9:9999']]))),
       min: 0.85,
     },
     {
       name: 'log only, no sample',
-      e: ev(healthy, proxy(proxyLogOf([['refused', 7, '127.0.0.1:9999']]))),
+      e: ev(healthy, proxy(proxyLogOf([['refused', 7, '10.0.9.9:9999']]))),
       min: 0.75,
       max: 0.85,
     },
@@ -24,7 +24,7 @@ describe('proxy_misrouted', () => {
         proxy(
           proxySample({ 502: 5 }),
           proxyLogOf([
-            ['refused', 7, '127.0.0.1:9999'],
+            ['refused', 7, '10.0.9.9:9999'],
             ['reset', 2, '127.0.0.1:8081'],
           ]),
         ),
@@ -36,7 +36,7 @@ describe('proxy_misrouted', () => {
     expect(f?.cause).toBe('proxy_misrouted');
     expect(f!.confidence).toBeGreaterThanOrEqual(min);
     if (max) expect(f!.confidence).toBeLessThanOrEqual(max);
-    expect(f!.summary).toContain('127.0.0.1:9999');
+    expect(f!.summary).toContain('10.0.9.9:9999');
     expect(f!.actions[0]).toContain('127.0.0.1:8081');
     expect(f!.actions[0]).toContain('nginx -s reload');
   });
@@ -85,5 +85,49 @@ describe('proxy_misrouted', () => {
     },
   ])('$name → no finding', ({ e }) => {
     expect(proxyMisrouted(e)).toBeNull();
+  });
+});
+
+describe('proxy_misrouted needs several lines, a share of the traffic, and not just another port', () => {
+  it('one line naming a service IP → no finding', () => {
+    expect(
+      proxyMisrouted(
+        ev(healthy, proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 1, '10.96.0.12:80']]))),
+      ),
+    ).toBeNull();
+  });
+  it('a few wrong lines among many errors, nothing sampled → no finding', () => {
+    const e = ev(
+      healthy,
+      proxy(
+        proxyLogOf([
+          ['refused', 3, '10.96.0.12:80'],
+          ['timeout', 2, '127.0.0.1:8081'],
+          ['other', 4, null],
+        ]),
+      ),
+    );
+    expect(proxyMisrouted(e)).toBeNull();
+  });
+  it('health answered on a management port while the serving port refuses, no config change → unknown', () => {
+    const f = proxyMisrouted(
+      ev(
+        upstream(target(8081)),
+        proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 6, '127.0.0.1:8080']])),
+      ),
+    );
+    expect(f?.cause).toBe('unknown');
+    expect(f!.confidence).toBeLessThanOrEqual(0.5);
+    expect(f!.summary).toContain('another port');
+  });
+  it('the same with a proxy config change in the window → proxy_misrouted', () => {
+    const f = proxyMisrouted(
+      ev(
+        upstream(target(8081)),
+        proxy(proxySample({ 502: 5 }), proxyLogOf([['refused', 6, '127.0.0.1:8080']])),
+        changesResult(change('config', 10)),
+      ),
+    );
+    expect(f?.cause).toBe('proxy_misrouted');
   });
 });
