@@ -21,6 +21,26 @@ export const ProxyCheckSchema = z.strictObject({
   samples: z.number().int().min(1).max(50).default(5),
   /** Per sample: a proxy that takes longer than this is itself the finding. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
+  /** The sample request: 502s that only POSTs get (a proxy retries only idempotent requests) are invisible to GETs. */
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  /** Extra request headers (a Host for a virtual host, an Accept); never credentials (they would sit in the playbook). */
+  headers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name'),
+      z
+        .string()
+        .max(4096)
+        .regex(/^[^\r\n]*$/, 'one line'),
+    )
+    .refine((h) => !Object.keys(h).some((k) => /^(authorization|cookie|proxy-authorization)$/i.test(k)), {
+      message: 'credentials never go in playbooks',
+    })
+    .optional(),
+  /** A request body for POST/PUT/PATCH samples. */
+  body: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   error_log: z
     .strictObject({
       path: z.string().min(1),

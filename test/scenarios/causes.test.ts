@@ -176,8 +176,34 @@ describe('worlds of the new causes', () => {
       upstream: { targets: [`http://127.0.0.1:${app.port}/healthz`], probes: 2, timeout_ms: 800 },
     });
     const v = await check('keepalive', pb.dir);
-    table.judge('keep-alive race', v, { cause: 'upstream_keepalive', recommendation: 'fix', trigger: null });
+    table.judge('keep-alive race, GET samples all good', v, {
+      cause: 'upstream_keepalive',
+      recommendation: 'fix',
+      trigger: null,
+    });
     expect(v.summary).toContain('after 1 s');
+    // Sampled with POSTs, as the failing requests are, the 502s show now too.
+    await new Promise((r) => setTimeout(r, 1300));
+    pb.write('keepalive-post', {
+      proxy: proxyCheck(nginx, {
+        method: 'POST',
+        body: '{"order":1}',
+        headers: { 'content-type': 'application/json' },
+      }),
+      upstream: { targets: [`http://127.0.0.1:${app.port}/healthz`], probes: 2, timeout_ms: 800 },
+    });
+    const post = await check('keepalive-post', pb.dir);
+    table.judge('keep-alive race, POST samples', post, {
+      cause: 'upstream_keepalive',
+      recommendation: 'fix',
+      trigger: null,
+    });
+    const sampled = post.checks.find((c) => c.name === 'proxy')!.evidence[0] as {
+      method?: string;
+      gateway_errors: number;
+    };
+    expect(sampled.method).toBe('POST');
+    expect(sampled.gateway_errors).toBeGreaterThan(0);
   });
 
   it('a php-fpm-like pool on a unix socket, every worker waiting, CPU idle: worker_pool_exhausted', async () => {

@@ -64,6 +64,7 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
           samples: config.samples,
           timeoutMs: Math.min(config.timeout_ms, ctx.timeoutMs),
           signal: ctx.signal,
+          request: { method: config.method, headers: config.headers, body: config.body },
         })
       : undefined;
     const log = config.error_log
