@@ -1,5 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -172,6 +180,31 @@ export interface Row {
   ok: boolean;
 }
 
+/** Confidence bands of the calibration table: a verdict's confidence should match how often such verdicts are right. */
+const BANDS: readonly [number, number][] = [
+  [0, 0.5],
+  [0.5, 0.7],
+  [0.7, 0.85],
+  [0.85, 1.01],
+];
+
+/**
+ * Every scenario file of one vitest run appends its verdicts here (the forked
+ * workers share the run's process as parent), so each file can print the
+ * calibration of all files judged so far: the last one printed covers the suite.
+ */
+const CALIBRATION_FILE = join(tmpdir(), `gatewatch-calibration-${process.ppid}.jsonl`);
+
+export function calibrationTable(rows: readonly Pick<Row, 'confidence' | 'ok'>[]): string {
+  const lines = BANDS.map(([lo, hi]) => {
+    const inBand = rows.filter((r) => r.confidence >= lo && r.confidence < hi);
+    const right = inBand.filter((r) => r.ok).length;
+    const share = inBand.length ? `${Math.round((right / inBand.length) * 100)}%` : '-';
+    return `${`${lo.toFixed(2)}–${Math.min(hi, 1).toFixed(2)}`.padEnd(11)}  ${String(inBand.length).padStart(8)}  ${share.padStart(13)}`;
+  });
+  return ['confidence   verdicts  share correct', ...lines].join('\n');
+}
+
 /** Expected against got, per scenario; printed as a table when the file is done. */
 export function accuracyTable(title: string) {
   const rows: Row[] = [];
@@ -222,6 +255,19 @@ export function accuracyTable(title: string) {
       console.log(
         [`\n${title}: ${right}/${rows.length} verdicts right`, line(head), ...body.map(line)].join('\n'),
       );
+      for (const r of rows) appendFileSync(CALIBRATION_FILE, `${JSON.stringify({ title, ...r })}\n`);
+      const all = existsSync(CALIBRATION_FILE)
+        ? readFileSync(CALIBRATION_FILE, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Row & { title: string })
+        : [];
+      const files = new Set(all.map((r) => r.title)).size;
+      const confidentlyWrong = all.filter((r) => !r.ok && r.confidence > 0.7);
+      console.log(
+        `\ncalibration of the ${all.length} scenario verdicts judged so far in this run (${files} files):\n${calibrationTable(all)}\nwrong above 0.7: ${confidentlyWrong.length}`,
+      );
+      expect(confidentlyWrong.map((r) => `${r.scenario}: ${r.got} at ${r.confidence}`)).toEqual([]);
     },
   };
 }
