@@ -10,6 +10,7 @@
 //   bigheader N answers with N bytes of response headers (a fat cookie), as some apps do
 //   leak MB     retains 1 MiB every 100 ms and is killed (SIGKILL, as the OOM killer does) at MB of RSS
 //   tls         HTTPS with the key and certificate in TLS_KEY / TLS_CERT
+//   crash N     answers N-1 requests, then dies in the middle of the Nth (a crash bug under a supervisor)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -56,7 +57,12 @@ async function answer(res) {
   res.end('ok');
 }
 
+let served = 0;
 const handler = (req, res) => {
+  if (mode === 'crash' && req.url !== '/metrics' && ++served >= Number(arg)) {
+    req.socket.resetAndDestroy();
+    process.exit(1);
+  }
   if (req.url === '/metrics') {
     registry.metrics().then((text) => {
       res.setHeader('content-type', registry.contentType);
