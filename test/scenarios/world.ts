@@ -177,6 +177,8 @@ export interface Row {
   trigger_expected: string;
   trigger_got: string;
   confidence: number;
+  /** The verdict's own duration_ms: how long the checks took to judge this world. */
+  duration_ms: number;
   ok: boolean;
 }
 
@@ -193,7 +195,8 @@ const BANDS: readonly [number, number][] = [
  * workers share the run's process as parent), so each file can print the
  * calibration of all files judged so far: the last one printed covers the suite.
  */
-const CALIBRATION_FILE = join(tmpdir(), `gatewatch-calibration-${process.ppid}.jsonl`);
+const CALIBRATION_FILE =
+  process.env.GATEWATCH_VERDICTS_FILE ?? join(tmpdir(), `gatewatch-calibration-${process.ppid}.jsonl`);
 
 export function calibrationTable(rows: readonly Pick<Row, 'confidence' | 'ok'>[]): string {
   const lines = BANDS.map(([lo, hi]) => {
@@ -231,6 +234,7 @@ export function accuracyTable(title: string) {
         trigger_expected: expected.trigger?.slice(0, 12) ?? '-',
         trigger_got: v.trigger?.ref.slice(0, 12) ?? '-',
         confidence: v.confidence,
+        duration_ms: v.duration_ms,
         ok,
       });
       expect(
