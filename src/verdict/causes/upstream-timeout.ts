@@ -1,6 +1,7 @@
 import {
   clamp,
   database,
+  dependencies,
   dominantLog,
   gatewayErrorsNow,
   hostPort,
@@ -52,11 +53,16 @@ export const upstreamTimeout: Rule = (ev) => {
   const confidence = clamp((rows.length ? 0.75 : loadFailed ? 0.45 : 0.6) + (signals > 1 ? 0.1 : 0));
   const list = slow.length ? slow.map(hostPort).join(', ') : 'the upstream';
   const db = database(ev);
+  const stuck = dependencies(ev).filter((d) => d.status !== 'ok');
   return {
     cause: 'upstream_timeout',
     confidence,
     summary: `${list} accept${slow.length === 1 ? 's' : ''} connections but answer${slow.length === 1 ? 's' : ''} too slowly${gateway504 ? ' (the proxy gives 504)' : ''}${peak !== null ? `, with CPU at most ${percent(peak)}: it waits, it does not work` : ''}.`,
     actions: [
+      ...stuck.map(
+        (d) =>
+          `The app's own dependency ${hostPort(d)} ${d.outcome === 'timeout' ? 'times out' : `fails (${d.outcome})`} from here too: that is likely what it waits for. Fix it, or give the app's calls to it a timeout shorter than the proxy's.`,
+      ),
       `Find what the app on ${list} waits for: its slowest requests and their downstream calls, a thread/worker pool that is full, a stuck job (a thread dump or \`SIGQUIT\` for a JVM, \`py-spy dump\`, Node's --inspect).`,
       ...(db && db.outcome === 'ok'
         ? [

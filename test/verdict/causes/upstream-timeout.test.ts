@@ -76,3 +76,24 @@ describe('upstream_timeout', () => {
     expect(upstreamTimeout(e)).toBeNull();
   });
 });
+
+describe("upstream_timeout names the app's own dependency that fails from here too", () => {
+  it('a dependency timing out leads the actions', () => {
+    const e = ev(
+      upstream(
+        target(1, 'timeout'),
+        target(2, 'timeout', {
+          role: 'dependency',
+          host: 'auth.internal',
+          port: 80,
+          target: 'http://auth.internal/',
+        }),
+      ),
+      proxy(proxySample({ 504: 5 })),
+    );
+    const f = upstreamTimeout(e);
+    expect(f?.cause).toBe('upstream_timeout');
+    expect(f!.summary).not.toContain('auth.internal');
+    expect(f!.actions[0]).toContain("The app's own dependency auth.internal:80 times out");
+  });
+});
