@@ -246,7 +246,7 @@ describe('database check: PostgreSQL (private cluster, max_connections=20)', () 
 });
 
 describe('database check: a server that accepts and never answers', () => {
-  it('classifies the silence as timeout within the check budget', async () => {
+  it('classifies the silence as timeout within the check budget, and says the server took the connection', async () => {
     const hang = await hangingUpstream();
     try {
       for (const [kind, scheme] of [
@@ -262,6 +262,11 @@ describe('database check: a server that accepts and never answers', () => {
         );
         const e = only(out);
         expect(e.outcome, `${kind}: ${e.error}`).toBe('timeout');
+        // It took the TCP connection: up but blocked (db_slow), not gone (db_unavailable).
+        expect(e.connect_ms, kind).not.toBeNull();
+        expect(e.notes).toContain(
+          'the server accepts TCP connections but does not answer: up, but blocked or busy',
+        );
         expect(out.status).toBe('fail');
         expect(out.json).not.toContain('p4ss-w0rd');
         // Generous: the point is that it does not wait for the driver's own (much longer) timeouts.

@@ -1,5 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import type { DatabaseCheckConfig } from '../../playbooks/schema.js';
+import { connectOnce } from '../connect.js';
 import { percentile, round } from '../stats.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
 import { mysqlDriver } from './mysql.js';
@@ -118,6 +119,26 @@ async function measure(
   evidence.lock_waits = await read('lock waits', () => session.lockWaits(), []);
 }
 
+/**
+ * A login that timed out: does the server still take TCP connections? Then it is
+ * up but blocked (a Redis running a long command, a server stuck on a lock):
+ * slowness, not unavailability, and the accepted connection's time is its connect_ms.
+ */
+async function blockedOrGone(
+  evidence: DatabaseEvidence,
+  dsn: string,
+  kind: DatabaseKind,
+  signal: AbortSignal,
+) {
+  const url = new URL(dsn);
+  const host = url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+  const port = Number(url.port || DRIVERS[kind].port);
+  const tcp = await connectOnce({ host, port }, 500, signal);
+  if (tcp.outcome !== 'ok') return;
+  evidence.connect_ms = round(tcp.ms);
+  evidence.notes.push('the server accepts TCP connections but does not answer: up, but blocked or busy');
+}
+
 async function probeDatabase(
   config: DatabaseCheckConfig,
   ctx: CheckContext,
@@ -163,6 +184,7 @@ async function probeDatabase(
     evidence.saturated = evidence.outcome === 'too_many_connections';
     evidence.probes = 1;
     evidence.failures = 1;
+    if (evidence.outcome === 'timeout') await blockedOrGone(evidence, dsn, config.kind, ctx.signal);
     return evidence;
   }
   evidence.connect_ms = round(performance.now() - started);

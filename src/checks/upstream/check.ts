@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Agent } from 'undici';
 import type { UpstreamCheckConfig } from '../../playbooks/schema.js';
+import { connectOnce } from '../connect.js';
 import type { ProbeOutcome } from '../net-errors.js';
 import { percentile, round } from '../stats.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
-import { connectOnce } from './connect.js';
 import { httpProbe, type Probe } from './http.js';
 
 /** How one resolved address of a target took a TCP connection. */

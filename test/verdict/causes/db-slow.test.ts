@@ -125,3 +125,10 @@ describe('db_slow: a long query alone does not explain resets', () => {
     expect(dbSlow(ev(upstream(target(1, 'timeout')), database(reporting)))?.cause).toBe('db_slow');
   });
 });
+
+describe('db_slow: a database that takes connections but does not answer is blocked, not gone', () => {
+  it('login timed out after the TCP connection was taken → db_slow', () => {
+    const blocked = db({ outcome: 'timeout', connect_ms: 0.3, p95_ms: null, connections: null });
+    expect(dbSlow(ev(upstream(target(1, 'timeout')), database(blocked)))?.cause).toBe('db_slow');
+  });
+});

@@ -1,6 +1,11 @@
 import { Socket } from 'node:net';
-import { classifyNetworkError } from '../net-errors.js';
-import type { Probe } from './http.js';
+import { classifyNetworkError, type ProbeOutcome } from './net-errors.js';
+
+export interface ConnectResult {
+  outcome: ProbeOutcome;
+  ms: number;
+  error?: string;
+}
 
 /** Where a TCP (or unix-socket) connection goes. */
 export type Endpoint = { host: string; port: number } | { path: string };
@@ -9,11 +14,11 @@ export type Endpoint = { host: string; port: number } | { path: string };
  * One connection attempt, closed at once: does anything accept there? A unix
  * socket whose listen backlog is full answers EAGAIN at once (outcome `busy`).
  */
-export function connectOnce(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<Probe> {
+export function connectOnce(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<ConnectResult> {
   const start = performance.now();
   return new Promise((done) => {
     const socket = new Socket();
-    const finish = (probe: Probe) => {
+    const finish = (probe: ConnectResult) => {
       socket.destroy();
       signal.removeEventListener('abort', onAbort);
       done(probe);
