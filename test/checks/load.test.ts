@@ -168,10 +168,21 @@ describe("load from an app's own process metrics", () => {
     expect(e?.memory).toBeCloseTo((e?.memory_bytes ?? 0) / limit, 2);
     expect(e?.over).toEqual(['memory']);
     expect(e?.cpu_cores).toBe(2);
+    expect(e?.memory_limit_bytes).toBe(limit);
     expect(oneCore.evidence[0]?.memory).toBeNull();
+    expect(oneCore.evidence[0]?.memory_limit_bytes).toBeNull();
     const ratio = (oneCore.evidence[0]?.cpu ?? 0) / (e?.cpu ?? 1);
     expect(ratio).toBeGreaterThan(1.6);
     expect(ratio).toBeLessThan(2.4);
+  });
+
+  it('says how long the process has run (process_start_time_seconds against the wall clock)', async () => {
+    const startedBy = (Date.now() - performance.now()) / 1000;
+    const out = await runLoad({ scrape: [idle.metricsUrl], sample_interval_ms: 200 });
+    const uptime = out.evidence[0]?.uptime_s ?? -1;
+    // Started by this test file's beforeAll: more than nothing, less than this worker has run.
+    expect(uptime).toBeGreaterThan(0);
+    expect(uptime).toBeLessThanOrEqual(Date.now() / 1000 - startedBy + 1);
   });
 
   it('reports an endpoint that refuses as an error row, not as idle', async () => {

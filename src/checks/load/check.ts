@@ -171,8 +171,15 @@ async function fromEndpoints(config: LoadCheckConfig, ctx: CheckContext, timeout
   ];
   if (endpoints.length === 0) return [];
   const read = () => Promise.allSettled(endpoints.map((e) => fetchText(e.url, timeoutMs, ctx.signal)));
-  const first = await read();
-  await sleep(config.sample_interval_ms, undefined, { signal: ctx.signal });
+  // The second read starts one interval after the first began, not after it answered: a busy
+  // instance's slow first answer must not add to the verdict's time. A quarter interval after
+  // the first answer at least, so the two readings never come back together.
+  const firstRead = read();
+  const [first] = await Promise.all([
+    firstRead,
+    sleep(config.sample_interval_ms, undefined, { signal: ctx.signal }),
+    firstRead.then(() => sleep(config.sample_interval_ms / 4, undefined, { signal: ctx.signal })),
+  ]);
   const second = await read();
   return endpoints.map((e, i) => fromSnapshots(e, first[i]!, second[i]!, config));
 }

@@ -71,7 +71,9 @@ function processFigures(
     cpu_cores: opts.cores,
     memory_bytes: rss,
     loop_lag_s: sumOf(second.samples, 'nodejs_eventloop_lag_p99_seconds'),
-    uptime_s: started !== null ? round(Math.max(0, second.at / 1000 - started), 1) : null,
+    // `at` is performance.now(): on the epoch clock it is timeOrigin + at.
+    uptime_s:
+      started !== null ? round(Math.max(0, (performance.timeOrigin + second.at) / 1000 - started), 1) : null,
     memory_growth_bytes_per_s:
       rss !== null && rss0 !== null && seconds > 0 ? Math.round((rss - rss0) / seconds) : null,
   };
