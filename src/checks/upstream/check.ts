@@ -43,8 +43,6 @@ export interface UpstreamEvidence {
   keep_alive_s?: number | null;
   /** The largest response header block seen, in bytes (a proxy rejects headers over its buffer). */
   header_bytes?: number | null;
-  /** The HTTP version the target answered in. */
-  http_version?: string | null;
   error: string | null;
 }
 
@@ -101,7 +99,6 @@ function summarise(base: UpstreamEvidence, probes: readonly Probe[]): UpstreamEv
     p95_ms: p95 === null ? null : round(p95),
     keep_alive_s: keepAlive ?? null,
     header_bytes: answered.length ? Math.max(...answered.map((p) => p.headerBytes ?? 0)) : null,
-    http_version: answered.find((p) => p.httpVersion)?.httpVersion ?? null,
     error: failures[0]?.error ?? (failures[0]?.httpStatus ? `HTTP ${failures[0].httpStatus}` : null),
   };
 }
@@ -234,8 +231,10 @@ export const upstreamCheck: Check<'upstream', UpstreamEvidence> = {
         rejectUnauthorized: !config.tls_insecure,
         ...(ca ? { ca } : {}),
       },
+      // One request per connection at a time, kept alive (pipelining 0 would send `Connection: close`
+      // and hide the upstream's own keep-alive timeout), closed as soon as it idles.
       keepAliveTimeout: 1,
-      pipelining: 0,
+      pipelining: 1,
       allowH2: config.http2,
     });
     try {

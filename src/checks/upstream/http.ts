@@ -9,8 +9,6 @@ export interface Probe {
   keepAliveS?: number | null;
   /** Size of the response headers as sent (name: value CRLF each), in bytes. */
   headerBytes?: number;
-  /** The HTTP version the answer came in. */
-  httpVersion?: string;
   error?: string;
 }
 
@@ -55,14 +53,12 @@ export async function httpProbe(
           ? 'http_5xx'
           : 'http_4xx'
       : outcomeForStatus(res.statusCode);
-    const version = (res as { context?: { httpVersion?: string } }).context?.httpVersion;
     return {
       outcome,
       ms,
       httpStatus: res.statusCode,
       keepAliveS: keepAliveSeconds(res.headers['keep-alive']),
       headerBytes: headerBytes(res.headers),
-      ...(version ? { httpVersion: version } : {}),
     };
   } catch (err) {
     return {
