@@ -128,6 +128,12 @@ export const DatabaseCheckSchema = z.strictObject({
   url_env: envName,
   probes: z.number().int().min(1).max(50).default(5),
   long_query_seconds: z.number().positive().default(5),
+  /**
+   * How long a login or a probe query may take before the database counts as stuck. A hang
+   * longer than the proxy's own upstream timeout is already the finding: set it near that
+   * (nginx proxy_read_timeout) and the verdict does not wait for the whole check budget.
+   */
+  timeout_ms: z.number().int().min(50).max(60_000).optional(),
   /** The database host's CPUs: more sessions running at once than this means its CPU is saturated. */
   cores: z.number().positive().optional(),
   thresholds: z

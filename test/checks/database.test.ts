@@ -277,6 +277,20 @@ describe('database check: a server that accepts and never answers', () => {
     }
   });
 
+  it('with timeout_ms, a hang is known after that long, whatever the check budget', async () => {
+    const hang = await hangingUpstream();
+    try {
+      const out = await runCheck(
+        { kind: 'postgres', timeout_ms: 300 },
+        { DB_URL: `postgres://u@127.0.0.1:${hang.port}/db` },
+        { timeoutMs: 30_000 },
+      );
+      expect(only(out)).toMatchObject({ outcome: 'timeout', error: 'no connection within 300 ms' });
+    } finally {
+      await hang.close();
+    }
+  });
+
   it('stops when the runner aborts it', async () => {
     const hang = await hangingUpstream();
     try {

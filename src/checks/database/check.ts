@@ -166,7 +166,9 @@ async function probeDatabase(
     notes: [],
   };
   const budgetMs = Math.max(50, Math.floor(ctx.timeoutMs * BUDGET_SHARE));
-  const connectMs = Math.max(50, Math.floor(ctx.timeoutMs * CONNECT_SHARE));
+  // A hang longer than the playbook's timeout_ms (the proxy's own timeout) is known: no need to wait longer.
+  const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
+  const connectMs = Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * CONNECT_SHARE)));
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
   const connectDeadline = AbortSignal.any([deadline, AbortSignal.timeout(connectMs)]);
 
@@ -174,7 +176,7 @@ async function probeDatabase(
   let session: DbSession;
   try {
     session = await driver.open(dsn, {
-      queryTimeoutMs: Math.max(50, Math.floor(ctx.timeoutMs * QUERY_SHARE)),
+      queryTimeoutMs: Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * QUERY_SHARE))),
       signal: connectDeadline,
     });
   } catch (err) {
