@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { createServer, type Server } from 'node:https';
@@ -11,6 +11,7 @@ import { upstreamCheck } from '../../src/checks/upstream/check.js';
 import { silentLogger } from '../../src/log.js';
 import { UpstreamCheckSchema } from '../../src/playbooks/schema.js';
 import { requireBinary } from '../helpers/binaries.js';
+import { makePki, type TestPki } from '../helpers/tls.js';
 import { slowUpstream, statusUpstream, type Upstream } from '../helpers/upstreams.js';
 
 const ctx = () => ({
@@ -101,58 +102,13 @@ describe('upstream check: TLS targets, latency percentiles, HTTP statuses', () =
 describe('upstream check: unix sockets, a CA bundle, HTTP/2, keep-alive and header size', () => {
   let dir: string;
   let ca: string;
+  let pki: TestPki;
   let servers: { close(): void }[] = [];
 
   beforeAll(() => {
-    const openssl = requireBinary('openssl');
     dir = mkdtempSync(join(tmpdir(), 'gw-upstream-'));
-    const ssl = (...args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: 'ignore' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Test CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      'app.key',
-      '-out',
-      'app.csr',
-    );
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'app.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'san.ext',
-      '-out',
-      'app.pem',
-    );
-    ca = join(dir, 'ca.pem');
+    pki = makePki(dir, 'IP:127.0.0.1');
+    ca = pki.ca;
   });
   afterAll(() => {
     for (const s of servers) s.close();
@@ -161,9 +117,8 @@ describe('upstream check: unix sockets, a CA bundle, HTTP/2, keep-alive and head
   });
 
   it('a certificate signed by an internal CA: tls without ca_file, ok with it', async () => {
-    const server = createServer(
-      { key: readFileSync(join(dir, 'app.key')), cert: readFileSync(join(dir, 'app.pem')) },
-      (_, res) => res.end('ok'),
+    const server = createServer({ key: readFileSync(pki.key), cert: readFileSync(pki.cert) }, (_, res) =>
+      res.end('ok'),
     );
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -175,8 +130,8 @@ describe('upstream check: unix sockets, a CA bundle, HTTP/2, keep-alive and head
   it('http2: an HTTP/2-only server answers over h2', async () => {
     const server = createSecureServer(
       {
-        key: readFileSync(join(dir, 'app.key')),
-        cert: readFileSync(join(dir, 'app.pem')),
+        key: readFileSync(pki.key),
+        cert: readFileSync(pki.cert),
         allowHTTP1: false,
       },
       (_, res) => res.end('ok'),

@@ -1,8 +1,4 @@
-// Worlds for the causes the contract gained on 2026-11-28: each built for real on
-// loopback (nginx in front of real processes that fail the way production ones
-// do) and judged by `gatewatch check --json` in its own process.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { requireBinary } from '../helpers/binaries.js';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { makePki } from '../helpers/tls.js';
 import { check, drive, gitRepo, scenarioSuite, startApp, startService } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: causes added 2026-11-28');
@@ -69,62 +66,15 @@ describe('worlds of the new causes', () => {
   });
 
   it('an HTTPS upstream whose certificate names another host: upstream_tls', async () => {
-    const openssl = requireBinary('openssl');
     const dir = later(mkdtempSync(join(tmpdir(), 'gw-tls-world-')), (d) => rmSync(d, { recursive: true }));
-    const ssl = (...args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: 'ignore' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Test CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=other.test',
-      '-keyout',
-      'app.key',
-      '-out',
-      'app.csr',
-    );
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:other.test\n');
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'app.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'san.ext',
-      '-out',
-      'app.pem',
-    );
-    const app = later(
-      await startApp('tls', '', { env: { TLS_KEY: join(dir, 'app.key'), TLS_CERT: join(dir, 'app.pem') } }),
-      (x) => x.stop(),
+    const pki = makePki(dir, 'DNS:other.test');
+    const app = later(await startApp('tls', '', { env: { TLS_KEY: pki.key, TLS_CERT: pki.cert } }), (x) =>
+      x.stop(),
     );
     const nginx = later(
       await startNginx({
         http: site(
-          `proxy_pass https://127.0.0.1:${app.port}; proxy_ssl_verify on; proxy_ssl_trusted_certificate ${dir}/ca.pem; proxy_ssl_name checkout.internal; proxy_ssl_server_name on;`,
+          `proxy_pass https://127.0.0.1:${app.port}; proxy_ssl_verify on; proxy_ssl_trusted_certificate ${pki.ca}; proxy_ssl_name checkout.internal; proxy_ssl_server_name on;`,
         ),
       }),
       (n) => n.stop(),
@@ -135,7 +85,7 @@ describe('worlds of the new causes', () => {
         targets: [`https://127.0.0.1:${app.port}/healthz`],
         probes: 2,
         timeout_ms: 800,
-        ca_file: join(dir, 'ca.pem'),
+        ca_file: pki.ca,
       },
     });
     const v = await check('wrong-cert', pb.dir);
