@@ -1,25 +1,185 @@
 import { z } from 'zod';
+import { isTimeZone } from '../zones.js';
+import { titlePatternProblem } from './title-pattern.js';
 
 const envName = z
   .string()
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (secrets never go in playbooks)');
 
-const httpUrl = z.url({ protocol: /^https?$/ });
+const NO_CREDENTIALS =
+  'credentials in a URL (user:pass@) put a secret in the playbook: remove them and name the environment variable that holds them in a `*_env` field (load.authorization_env, database.url_env)';
+
+/** A URL with no userinfo; an unparsable one is left to the URL check to report. */
+function withoutCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return true;
+  }
+}
+
+const httpUrl = z.url({ protocol: /^https?$/ }).refine(withoutCredentials, NO_CREDENTIALS);
 const fraction = z.number().gt(0).lte(1);
 
-const regex = z.string().refine((s) => {
-  try {
-    new RegExp(s, 'i');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
+/** A title rule: RE2 syntax, bounded in size, so matching an alert is linear in its (capped) title. */
+const titlePattern = z.string().superRefine((s, ctx) => {
+  const problem = titlePatternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Credentials for a remote endpoint, each the NAME of the variable that holds it (never the value). */
+const remoteAuth = {
+  /** `Authorization: Bearer …` */
+  token_env: envName.optional(),
+  /** HTTP Basic: the user name is not a secret, the password is. */
+  username: z.string().min(1).max(256).optional(),
+  password_env: envName.optional(),
+};
+
+function basicNeedsBoth(v: { username?: string; password_env?: string }, ctx: z.RefinementCtx) {
+  if ((v.username === undefined) !== (v.password_env === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [v.username === undefined ? 'username' : 'password_env'],
+      message: 'HTTP Basic needs both username and password_env',
+    });
+}
+
+export const LokiSourceSchema = z
+  .strictObject({
+    url: httpUrl,
+    /** A LogQL log query (selector plus optional line filters), e.g. `{job="nginx"} |= "upstream"`. */
+    query: z.string().min(3).max(4096),
+    ...remoteAuth,
+    /** X-Scope-OrgID of a multi-tenant Loki; `tenant_env` when the tenant id itself is kept secret. */
+    tenant: z.string().min(1).max(256).optional(),
+    tenant_env: envName.optional(),
+    /** Entries asked for; Loki's own default cap (max_entries_limit_per_query) is 5000. */
+    limit: z.number().int().min(1).max(5000).default(1000),
+  })
+  .superRefine(basicNeedsBoth);
+
+export const ElasticsearchSourceSchema = z
+  .strictObject({
+    url: httpUrl,
+    /** Index, data stream or pattern (comma lists allowed): `filebeat-*`, `logs-nginx.error-*`. */
+    index: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[^\s/?#]+$/, 'an index name or pattern, without spaces, "/", "?" or "#"')
+      .refine((s) => s !== '.' && s !== '..', 'an index name or pattern, not "." or ".."'),
+    /** A query_string (Lucene syntax) ANDed with the incident window, e.g. `event.dataset:nginx.error`. */
+    query: z.string().min(1).max(4096).optional(),
+    ...remoteAuth,
+    /** `Authorization: ApiKey …`, the encoded id:key Elasticsearch hands out. */
+    api_key_env: envName.optional(),
+    /** Hits asked for (`size`); from + size may not pass index.max_result_window (10,000). */
+    limit: z.number().int().min(1).max(10_000).default(500),
+    time_field: z.string().min(1).max(256).default('@timestamp'),
+    /**
+     * Where the log line is. Filebeat/Elastic Agent keep nginx's text after the
+     * time/level/pid prefix in `message` and store the time and level apart.
+     */
+    message_field: z.string().min(1).max(256).default('message'),
+  })
+  .superRefine(basicNeedsBoth);
+
+const LOG_SOURCES = ['file', 'loki', 'elasticsearch'] as const;
+
+export const ProxyErrorLogSchema = z
+  .strictObject({
+    /** Exactly one source; `path` alone means `source: file`. */
+    source: z.enum(LOG_SOURCES).optional(),
+    path: z.string().min(1).optional(),
+    loki: LokiSourceSchema.optional(),
+    elasticsearch: ElasticsearchSourceSchema.optional(),
+    format: z.enum(['nginx', 'haproxy', 'envoy', 'ingress-nginx']).default('nginx'),
+    /** Bytes read at most: the file's tail, or a log store's answer. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /**
+     * The zone the proxy stamps its log in (IANA name): nginx and HAProxy write local
+     * time with no zone. Without it the log is read in gatewatch's own zone. A log
+     * store's own timestamps need none.
+     */
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'not an IANA time zone name (e.g. "Europe/Berlin", "UTC")')
+      .optional(),
+    /** Only lines this recent count: older errors are history, not the incident. */
+    window_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(15),
+    /**
+     * How long the log must have been quiet since its last upstream error before
+     * "no 502s now" counts as recovered (intermittent 502s leave gaps).
+     */
+    quiet_minutes: z
+      .number()
+      .min(0.01)
+      .max(24 * 60)
+      .default(5),
+  })
+  .superRefine((v, ctx) => {
+    const source = v.source ?? 'file';
+    const given = {
+      file: v.path !== undefined,
+      loki: v.loki !== undefined,
+      elasticsearch: !!v.elasticsearch,
+    };
+    const field = (s: (typeof LOG_SOURCES)[number]) => (s === 'file' ? 'path' : s);
+    if (!given[source])
+      ctx.addIssue({
+        code: 'custom',
+        path: [field(source)],
+        message: `source ${source} needs ${field(source)}${v.source === undefined ? ' (without source, the log is a file: give path, or name the source)' : ''}`,
+      });
+    for (const other of LOG_SOURCES)
+      if (other !== source && given[other])
+        ctx.addIssue({
+          code: 'custom',
+          path: [field(other)],
+          message: `exactly one source: ${field(other)} given, but source is ${source}`,
+        });
+  });
+
+export const ProxyStatsSchema = z
+  .strictObject({
+    kind: z.enum(['haproxy', 'caddy', 'envoy', 'traefik']),
+    /**
+     * HAProxy: the stats page with `;csv`, or its Prometheus endpoint. Caddy: the admin
+     * endpoint (`/reverse_proxy/upstreams` and `/metrics` are read from it). Envoy: the
+     * admin endpoint (`/clusters`, `/stats`). Traefik: its metrics endpoint.
+     */
+    url: httpUrl,
+    /** The backend / cluster / service name as that proxy calls it; all of them without it. */
+    backend: z.string().min(1).max(256).optional(),
+    ...remoteAuth,
+    /** Counters are read twice this far apart, for rates. */
+    sample_interval_ms: z.number().int().min(100).max(10_000).default(1000),
+    /** Bytes read at most per answer; a bigger answer is cut and the evidence says so. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+  })
+  .superRefine(basicNeedsBoth);
 
 export const ProxyCheckSchema = z.strictObject({
   url: httpUrl.optional(),
   samples: z.number().int().min(1).max(50).default(5),
-  /** Per sample: a proxy that takes longer than this is itself the finding. */
+  /** Per sample and per remote read: a proxy that takes longer than this is itself the finding. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
   /** The sample request: 502s that only POSTs get (a proxy retries only idempotent requests) are invisible to GETs. */
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
@@ -41,46 +201,42 @@ export const ProxyCheckSchema = z.strictObject({
     .string()
     .max(64 * 1024)
     .optional(),
-  error_log: z
-    .strictObject({
-      path: z.string().min(1),
-      format: z.enum(['nginx', 'haproxy', 'envoy']).default('nginx'),
-      max_bytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(64 * 1024 * 1024)
-        .default(1024 * 1024),
-      /** Only lines this recent count: older errors are history, not the incident. */
-      window_minutes: z
-        .number()
-        .int()
-        .min(1)
-        .max(7 * 24 * 60)
-        .default(15),
-      /**
-       * How long the log must have been quiet since its last upstream error before
-       * "no 502s now" counts as recovered (intermittent 502s leave gaps).
-       */
-      quiet_minutes: z
-        .number()
-        .min(0.01)
-        .max(24 * 60)
-        .default(5),
-    })
-    .optional(),
+  error_log: ProxyErrorLogSchema.optional(),
+  /** The proxy's own view of its upstreams; without upstream.targets, the upstreams are learned here. */
+  stats: ProxyStatsSchema.optional(),
 });
 
 /** An http(s)/tcp URL, or `unix:/path` for an upstream on a unix socket (php-fpm, uWSGI, gunicorn). */
-const upstreamTarget = z.union([
-  z.url({ protocol: /^(https?|tcp)$/ }),
-  z.string().regex(/^unix:\/\S+$/, 'a unix socket target is unix:/absolute/path'),
-]);
+const upstreamTarget = z.string().superRefine((target, ctx) => {
+  if (target.startsWith('unix:')) {
+    if (!/^unix:\/\S+$/.test(target))
+      ctx.addIssue({ code: 'custom', message: 'a unix socket target is unix:/absolute/path' });
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'not a URL: http(s)://host:port/path, tcp://host:port or unix:/path',
+    });
+    return;
+  }
+  if (!/^(https?|tcp):$/.test(url.protocol))
+    ctx.addIssue({
+      code: 'custom',
+      message: `${url.protocol} targets are not probed: http, https, tcp or unix`,
+    });
+  if (!withoutCredentials(target)) ctx.addIssue({ code: 'custom', message: NO_CREDENTIALS });
+});
 
 export const UpstreamCheckSchema = z.strictObject({
   targets: z.array(upstreamTarget).min(1),
   /** The app's own downstream HTTP dependencies (an auth service, a payment API): probed the same way. */
-  dependencies: z.array(z.url({ protocol: /^https?$/ })).optional(),
+  dependencies: z
+    .array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, NO_CREDENTIALS))
+    .optional(),
   probes: z.number().int().min(1).max(20).default(3),
   /** Per probe; set it near the proxy's own upstream timeout (nginx proxy_read_timeout) when that is short. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
@@ -89,7 +245,7 @@ export const UpstreamCheckSchema = z.strictObject({
   /** A PEM CA bundle that signs the targets' certificates (an internal CA), for https targets. */
   ca_file: z.string().min(1).optional(),
   /** Probe over HTTP/2 (ALPN h2) when the target offers it, as a proxy speaking HTTP/2 upstream would. */
-  http2: z.boolean().default(false),
+  http2: z.boolean().optional(),
 });
 
 export const LoadCheckSchema = z.strictObject({
@@ -105,6 +261,11 @@ export const LoadCheckSchema = z.strictObject({
     .optional(),
   scrape: z.array(httpUrl).optional(),
   stub_status: z.array(httpUrl).optional(),
+  /**
+   * The environment variable holding the `Authorization` header value (`Basic …`, `Bearer …`)
+   * sent to prometheus, scrape and stub_status: credentials never go in their URLs.
+   */
+  authorization_env: envName.optional(),
   cores: z.number().positive().default(1),
   /** Memory capacity of one scraped process (its container limit); without it app memory has no fraction. */
   memory_limit_bytes: z.number().int().positive().optional(),
@@ -188,7 +349,7 @@ export const PlaybookSchema = z.strictObject({
     .strictObject({
       pagerduty_services: z.array(z.string().min(1)).optional(),
       labels: z.record(z.string(), z.string()).optional(),
-      title: regex.optional(),
+      title: titlePattern.optional(),
     })
     .default({}),
   slack: z
@@ -211,6 +372,10 @@ export type Playbook = z.infer<typeof PlaybookSchema>;
 export type ChecksConfig = z.infer<typeof ChecksSchema>;
 export type CheckName = keyof ChecksConfig;
 export type ProxyCheckConfig = z.infer<typeof ProxyCheckSchema>;
+export type ProxyErrorLogConfig = z.infer<typeof ProxyErrorLogSchema>;
+export type ProxyStatsConfig = z.infer<typeof ProxyStatsSchema>;
+export type LokiSourceConfig = z.infer<typeof LokiSourceSchema>;
+export type ElasticsearchSourceConfig = z.infer<typeof ElasticsearchSourceSchema>;
 export type UpstreamCheckConfig = z.infer<typeof UpstreamCheckSchema>;
 export type LoadCheckConfig = z.infer<typeof LoadCheckSchema>;
 export type DatabaseCheckConfig = z.infer<typeof DatabaseCheckSchema>;

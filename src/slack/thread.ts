@@ -9,8 +9,8 @@ import {
   rootMessage,
   rootMetadata,
   verdictBlocks,
+  verdictFallbackText,
   verdictMetadata,
-  verdictText,
 } from './format.js';
 import {
   findRootTs,
@@ -78,7 +78,7 @@ export class SlackThread {
       ? { ...earlier, adopted: true }
       : await postOnce({
           client: this.postClient,
-          args: { channel: target, text: msg.text, blocks: msg.blocks, metadata: rootMetadata(inc) as never },
+          args: { channel: target, text: msg.text, blocks: msg.blocks, metadata: rootMetadata(inc) },
           find,
           log,
         });
@@ -134,7 +134,6 @@ export class SlackThread {
       return ts ? { channel: root.channel, ts } : null;
     };
     const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
-    const meta = verdictMetadata(verdict);
     const posted = earlier
       ? { ...earlier, adopted: true }
       : await postOnce({
@@ -142,10 +141,9 @@ export class SlackThread {
           args: {
             channel: root.channel,
             thread_ts: root.ts,
-            text: verdictText(verdict),
+            text: verdictFallbackText(verdict),
             blocks: verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' }),
-            // The run tells this run's verdict from earlier ones in the thread when looking it up.
-            metadata: { ...meta, event_payload: { ...meta.event_payload, run: inc.run } } as never,
+            metadata: verdictMetadata(verdict, inc.run),
           },
           find,
           log,

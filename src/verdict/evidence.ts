@@ -5,6 +5,7 @@ import {
   type ProxyEvidence,
   type ProxyLogEvidence,
   type ProxySampleEvidence,
+  proxyLearnedTargets,
   proxyLog,
   proxySample,
 } from '../checks/proxy/check.js';
@@ -37,14 +38,23 @@ export function hostPort(t: { host: string; port: number }): string {
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 
-/** The servers behind the proxy (the app's own dependencies are not among them). */
+/**
+ * The servers behind the proxy: the playbook's targets as probed (the app's own
+ * dependencies are not among them); without them, the upstreams the proxy's stats name.
+ */
 export function targets(ev: Evidence): UpstreamEvidence[] {
-  return (ev.upstream?.evidence ?? []).filter((t) => t.role !== 'dependency');
+  const probed = ev.upstream?.evidence;
+  return probed ? probed.filter((t) => t.role !== 'dependency') : learnedTargets(ev);
 }
 
 /** The app's own downstream services, probed from here. */
 export function dependencies(ev: Evidence): UpstreamEvidence[] {
   return (ev.upstream?.evidence ?? []).filter((t) => t.role === 'dependency');
+}
+
+/** The upstreams learned from the proxy's stats (`proxy.stats`), each as upstream evidence. */
+export function learnedTargets(ev: Evidence): UpstreamEvidence[] {
+  return proxyLearnedTargets(ev.proxy?.evidence ?? []);
 }
 
 /**

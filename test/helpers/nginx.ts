@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries.js';
+import { accepts } from './daemon.js';
 import { freePort, waitFor } from './ports.js';
 
 const run = promisify(execFile);
@@ -51,17 +51,6 @@ ${body}
 `;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 function workerPids(master: number): string {
   try {
     return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
@@ -78,6 +67,8 @@ function workerPids(master: number): string {
 export async function startNginx(opts: {
   http: NginxHttpBlocks;
   errorLogLevel?: string;
+  /** nginx's environment: `TZ` sets the zone its logs are stamped in (nginx keeps TZ for its workers). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<PrivateNginx> {
   const bin = requireBinary('nginx');
   const level = opts.errorLogLevel ?? 'error';
@@ -106,7 +97,7 @@ export async function startNginx(opts: {
     port = await freePort();
     await test(opts.http);
     stderr = '';
-    const p = spawn(bin, flags, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(bin, flags, { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
     proc = p;
     p.stderr?.on('data', (d) => {
       stderr += String(d);

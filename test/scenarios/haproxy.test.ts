@@ -10,12 +10,12 @@ import { check, drive, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: HAProxy');
 
-function proxyCheck(haproxy: { url: string; log: string }) {
+function proxyCheck(haproxy: { url: string; trafficLog: string }) {
   return {
     url: `${haproxy.url}/healthz`,
     samples: 5,
     timeout_ms: 3000,
-    error_log: { path: haproxy.log, format: 'haproxy' },
+    error_log: { path: haproxy.trafficLog, format: 'haproxy' },
   };
 }
 
@@ -26,9 +26,12 @@ async function logged(path: string, state: RegExp): Promise<void> {
 describe('HAProxy-fronted worlds', () => {
   it('its only server refuses (SC--, HAProxy answers 503): upstream_down', async () => {
     const port = await freePort();
-    const haproxy = later(await startHaproxy({ servers: [`127.0.0.1:${port}`] }), (h) => h.stop());
+    const haproxy = later(
+      await startHaproxy({ servers: [{ name: 'app1', address: `127.0.0.1:${port}`, options: '' }] }),
+      (h) => h.stop(),
+    );
     await fetch(`${haproxy.url}/healthz`).then((r) => r.arrayBuffer());
-    await logged(haproxy.log, / SC-- /);
+    await logged(haproxy.trafficLog, / SC-- /);
     pb.write('ha-down', {
       proxy: proxyCheck(haproxy),
       upstream: { targets: [`http://127.0.0.1:${port}/healthz`], probes: 2, timeout_ms: 800 },
@@ -43,9 +46,12 @@ describe('HAProxy-fronted worlds', () => {
 
   it('its server resets every request (SH--): upstream_crash', async () => {
     const app = later(await resettingUpstream(), (a) => a.close());
-    const haproxy = later(await startHaproxy({ servers: [`127.0.0.1:${app.port}`] }), (h) => h.stop());
+    const haproxy = later(
+      await startHaproxy({ servers: [{ name: 'app1', address: `127.0.0.1:${app.port}`, options: '' }] }),
+      (h) => h.stop(),
+    );
     await fetch(`${haproxy.url}/healthz`).then((r) => r.arrayBuffer());
-    await logged(haproxy.log, / SH-- /);
+    await logged(haproxy.trafficLog, / SH-- /);
     pb.write('ha-reset', {
       proxy: proxyCheck(haproxy),
       upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
@@ -65,11 +71,13 @@ describe('HAProxy-fronted worlds', () => {
       later(await startApp('busy', '150'), (x) => x.stop()),
     ];
     const haproxy = later(
-      await startHaproxy({ servers: apps.map((a) => `127.0.0.1:${a.port}`), timeouts: { server: '1s' } }),
+      await startHaproxy({
+        servers: apps.map((a, i) => ({ name: `app${i + 1}`, address: `127.0.0.1:${a.port}`, options: '' })),
+      }),
       (h) => h.stop(),
     );
     const traffic = later(drive(`${haproxy.url}/healthz`, 9), (t) => t.stop());
-    await logged(haproxy.log, / 200 /);
+    await logged(haproxy.trafficLog, / 200 /);
     pb.write(
       'ha-fleet',
       {

@@ -137,7 +137,17 @@ async function probeSocket(target: string, config: UpstreamCheckConfig, ctx: Che
   );
 }
 
-async function probeTarget(
+/** One target probed as the upstream check does; the upstreams a proxy names are probed with it too. */
+export function probeTarget(
+  target: string,
+  config: UpstreamCheckConfig,
+  ctx: CheckContext,
+  dispatcher: Agent,
+): Promise<UpstreamEvidence> {
+  return probeOne(target, 'target', config, ctx, dispatcher);
+}
+
+async function probeOne(
   target: string,
   role: UpstreamEvidence['role'],
   config: UpstreamCheckConfig,
@@ -235,7 +245,7 @@ export const upstreamCheck: Check<'upstream', UpstreamEvidence> = {
       // and hide the upstream's own keep-alive timeout), closed as soon as it idles.
       keepAliveTimeout: 1,
       pipelining: 1,
-      allowH2: config.http2,
+      allowH2: config.http2 ?? false,
     });
     try {
       const all = [
@@ -243,7 +253,7 @@ export const upstreamCheck: Check<'upstream', UpstreamEvidence> = {
         ...(config.dependencies ?? []).map((t) => ({ t, role: 'dependency' as const })),
       ];
       const evidence = await Promise.all(
-        all.map(({ t, role }) => probeTarget(t, role, config, ctx, dispatcher)),
+        all.map(({ t, role }) => probeOne(t, role, config, ctx, dispatcher)),
       );
       const failing = evidence.filter((e) => e.status !== 'ok');
       const dead = evidence.filter((e) => e.status === 'fail');
