@@ -8,6 +8,8 @@ export type ProbeOutcome =
   | 'tls'
   | 'http_5xx'
   | 'http_4xx'
+  /** The listen backlog is full: a unix socket answers EAGAIN (a worker pool with no free worker). */
+  | 'busy'
   | 'error';
 
 const TLS_CODES =
@@ -49,6 +51,7 @@ export function classifyNetworkError(err: unknown): ProbeOutcome {
   if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'SocketError', 'ECONNABORTED', 'HPE_INVALID_CONSTANT'))
     return 'reset';
   if (has('EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL')) return 'refused';
+  if (has('EAGAIN')) return 'busy';
   return 'error';
 }
 

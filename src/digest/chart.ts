@@ -1,28 +1,16 @@
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { CAUSE_MODULES } from '../verdict/causes/index.js';
 import type { Cause } from '../verdict/types.js';
 import type { Digest } from './types.js';
 
 export const CHART_WIDTH = 800;
 export const CHART_HEIGHT = 400;
 
-/** One colour per cause, none of them grey: greys are the axes' and the text's. */
-export const CAUSE_COLOURS: Record<Cause | 'no_verdict', string> = {
-  upstream_down: '#d62728',
-  upstream_partial: '#ff7f0e',
-  proxy_misrouted: '#8c564b',
-  dns_failure: '#e377c2',
-  upstream_crash: '#bcbd22',
-  upstream_timeout: '#9467bd',
-  upstream_saturated: '#1f77b4',
-  db_unavailable: '#a61c3c',
-  db_slow: '#2ca02c',
-  db_saturated: '#17becf',
-  memory_leak: '#7f3c8d',
-  deploy_drain: '#e6ab02',
-  recovered: '#98df8a',
-  unknown: '#c5b0d5',
+/** One colour per cause (from its cause module), and one for incidents that got no verdict. */
+export const CAUSE_COLOURS = {
+  ...Object.fromEntries(CAUSE_MODULES.map((m) => [m.id, m.colour])),
   no_verdict: '#dbdb8d',
-};
+} as Readonly<Record<Cause | 'no_verdict', string>>;
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const FONT = 'DejaVu Sans, sans-serif';

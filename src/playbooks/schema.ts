@@ -119,6 +119,15 @@ export const ProxyErrorLogSchema = z
       .min(1)
       .max(7 * 24 * 60)
       .default(15),
+    /**
+     * How long the log must have been quiet since its last upstream error before
+     * "no 502s now" counts as recovered (intermittent 502s leave gaps).
+     */
+    quiet_minutes: z
+      .number()
+      .min(0.01)
+      .max(24 * 60)
+      .default(5),
   })
   .superRefine((v, ctx) => {
     const source = v.source ?? 'file';
@@ -172,22 +181,81 @@ export const ProxyCheckSchema = z.strictObject({
   samples: z.number().int().min(1).max(50).default(5),
   /** Per sample and per remote read: a proxy that takes longer than this is itself the finding. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
+  /** The sample request: 502s that only POSTs get (a proxy retries only idempotent requests) are invisible to GETs. */
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  /** Extra request headers (a Host for a virtual host, an Accept); never credentials (they would sit in the playbook). */
+  headers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name'),
+      z
+        .string()
+        .max(4096)
+        .regex(/^[^\r\n]*$/, 'one line'),
+    )
+    .refine((h) => !Object.keys(h).some((k) => /^(authorization|cookie|proxy-authorization)$/i.test(k)), {
+      message: 'credentials never go in playbooks',
+    })
+    .optional(),
+  /** A request body for POST/PUT/PATCH samples. */
+  body: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   error_log: ProxyErrorLogSchema.optional(),
   /** The proxy's own view of its upstreams; without upstream.targets, the upstreams are learned here. */
   stats: ProxyStatsSchema.optional(),
 });
 
+/** An http(s)/tcp URL, or `unix:/path` for an upstream on a unix socket (php-fpm, uWSGI, gunicorn). */
+const upstreamTarget = z.string().superRefine((target, ctx) => {
+  if (target.startsWith('unix:')) {
+    if (!/^unix:\/\S+$/.test(target))
+      ctx.addIssue({ code: 'custom', message: 'a unix socket target is unix:/absolute/path' });
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'not a URL: http(s)://host:port/path, tcp://host:port or unix:/path',
+    });
+    return;
+  }
+  if (!/^(https?|tcp):$/.test(url.protocol))
+    ctx.addIssue({
+      code: 'custom',
+      message: `${url.protocol} targets are not probed: http, https, tcp or unix`,
+    });
+  if (!withoutCredentials(target)) ctx.addIssue({ code: 'custom', message: NO_CREDENTIALS });
+});
+
 export const UpstreamCheckSchema = z.strictObject({
-  targets: z.array(z.url({ protocol: /^(https?|tcp)$/ }).refine(withoutCredentials, NO_CREDENTIALS)).min(1),
+  targets: z.array(upstreamTarget).min(1),
+  /** The app's own downstream HTTP dependencies (an auth service, a payment API): probed the same way. */
+  dependencies: z
+    .array(z.url({ protocol: /^https?$/ }).refine(withoutCredentials, NO_CREDENTIALS))
+    .optional(),
   probes: z.number().int().min(1).max(20).default(3),
   /** Per probe; set it near the proxy's own upstream timeout (nginx proxy_read_timeout) when that is short. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
   expect_status: z.array(z.number().int().min(100).max(599)).optional(),
   tls_insecure: z.boolean().default(false),
+  /** A PEM CA bundle that signs the targets' certificates (an internal CA), for https targets. */
+  ca_file: z.string().min(1).optional(),
+  /** Probe over HTTP/2 (ALPN h2) when the target offers it, as a proxy speaking HTTP/2 upstream would. */
+  http2: z.boolean().optional(),
 });
 
 export const LoadCheckSchema = z.strictObject({
   prometheus: httpUrl.optional(),
+  /**
+   * PromQL label matchers naming this service's instances (`job="checkout"`,
+   * `instance=~"10.0.1.1[12]:9100"`), added to every default query (and put where
+   * a custom query says `$selector`). Default: the upstream targets' hosts.
+   */
+  selector: z.string().min(1).max(1000).optional(),
   queries: z
     .strictObject({ cpu: z.string().optional(), memory: z.string().optional(), load: z.string().optional() })
     .optional(),
@@ -221,6 +289,14 @@ export const DatabaseCheckSchema = z.strictObject({
   url_env: envName,
   probes: z.number().int().min(1).max(50).default(5),
   long_query_seconds: z.number().positive().default(5),
+  /**
+   * How long a login or a probe query may take before the database counts as stuck. A hang
+   * longer than the proxy's own upstream timeout is already the finding: set it near that
+   * (nginx proxy_read_timeout) and the verdict does not wait for the whole check budget.
+   */
+  timeout_ms: z.number().int().min(50).max(60_000).optional(),
+  /** The database host's CPUs: more sessions running at once than this means its CPU is saturated. */
+  cores: z.number().positive().optional(),
   thresholds: z
     .strictObject({ p95_ms: z.number().positive().default(100), connections: fraction.default(0.9) })
     .default({ p95_ms: 100, connections: 0.9 }),
@@ -279,14 +355,34 @@ export const KubernetesCheckSchema = z
     message: 'name a service, a selector or a deployment',
   });
 
-export const ChecksSchema = z.strictObject({
-  proxy: ProxyCheckSchema.optional(),
-  upstream: UpstreamCheckSchema.optional(),
-  load: LoadCheckSchema.optional(),
-  database: DatabaseCheckSchema.optional(),
-  changes: ChangesCheckSchema.optional(),
-  kubernetes: KubernetesCheckSchema.optional(),
-});
+/** `instance=~"(10\\.0\\.1\\.11|web-2)(:[0-9]+)?"`: the upstream targets' hosts, any exporter port. */
+export function selectorForTargets(targets: readonly string[]): string | undefined {
+  const hosts = [
+    ...new Set(
+      targets
+        .filter((t) => !t.startsWith('unix:'))
+        .map((t) => new URL(t).hostname.replace(/^\[|\]$/g, ''))
+        .map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&')),
+    ),
+  ];
+  return hosts.length ? `instance=~"(${hosts.join('|')})(:[0-9]+)?"` : undefined;
+}
+
+export const ChecksSchema = z
+  .strictObject({
+    proxy: ProxyCheckSchema.optional(),
+    upstream: UpstreamCheckSchema.optional(),
+    load: LoadCheckSchema.optional(),
+    database: DatabaseCheckSchema.optional(),
+    changes: ChangesCheckSchema.optional(),
+    kubernetes: KubernetesCheckSchema.optional(),
+  })
+  // Prometheus knows every node it scrapes; this service's are its upstream targets' hosts.
+  .transform((checks) =>
+    checks.load?.prometheus && !checks.load.selector && checks.upstream
+      ? { ...checks, load: { ...checks.load, selector: selectorForTargets(checks.upstream.targets) } }
+      : checks,
+  );
 
 export const PlaybookSchema = z.strictObject({
   service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "_" and "-" only'),

@@ -31,8 +31,8 @@ export interface FleetLoad {
   skewed: LoadEvidence[];
 }
 
-/** An outlier uses at least this share of the threshold… */
-const SKEW_MIN_OF_THRESHOLD = 0.4;
+/** An outlier uses at least this share of the threshold (low: on a machine busy with other work a runaway thread may get a tenth of a core)… */
+const SKEW_MIN_OF_THRESHOLD = 0.1;
 /** …and this many times its peers' median (plus a floor, so idle peers at 0% do not make 2% an outlier). */
 const SKEW_RATIO = 4;
 const SKEW_FLOOR = 0.05;

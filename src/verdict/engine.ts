@@ -1,9 +1,9 @@
 import type { CheckResult } from '../checks/types.js';
 import { capacityAction, capacityFor } from './capacity.js';
+import { CAUSES, RULES } from './causes/index.js';
 import { collectEvidence, database } from './evidence.js';
-import { RULES } from './rules/index.js';
 import { pickTrigger, rollbackAction } from './trigger.js';
-import { CAUSES, type Finding, type Rule, type Verdict } from './types.js';
+import type { Finding, Rule, Verdict } from './types.js';
 
 function unknownFinding(results: readonly CheckResult[]): Finding {
   const errored = results.filter((r) => r.status === 'error');

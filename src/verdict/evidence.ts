@@ -34,12 +34,22 @@ export function collectEvidence(results: readonly CheckResult[]): Evidence {
 }
 
 export function hostPort(t: { host: string; port: number }): string {
+  if (t.port === 0) return `unix:${t.host}`;
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 
-/** The playbook's targets as probed; without them, the upstreams the proxy's stats name (learnedTargets). */
+/**
+ * The servers behind the proxy: the playbook's targets as probed (the app's own
+ * dependencies are not among them); without them, the upstreams the proxy's stats name.
+ */
 export function targets(ev: Evidence): UpstreamEvidence[] {
-  return ev.upstream?.evidence ?? learnedTargets(ev);
+  const probed = ev.upstream?.evidence;
+  return probed ? probed.filter((t) => t.role !== 'dependency') : learnedTargets(ev);
+}
+
+/** The app's own downstream services, probed from here. */
+export function dependencies(ev: Evidence): UpstreamEvidence[] {
+  return (ev.upstream?.evidence ?? []).filter((t) => t.role === 'dependency');
 }
 
 /** The upstreams learned from the proxy's stats (`proxy.stats`), each as upstream evidence. */
@@ -177,4 +187,55 @@ export function troubleSeen(ev: Evidence): boolean | null {
   if (now === null && (log(ev)?.errors ?? 0) > 0) return true;
   if (now === null && targets(ev).length === 0 && !log(ev)) return null;
   return false;
+}
+
+/**
+ * How long the proxy's log must have been quiet before "no 502s now" means
+ * recovered: intermittent 502s (a keep-alive race, a crash loop) leave minutes
+ * between bursts, and a few lucky samples prove nothing.
+ */
+export const QUIET_MINUTES = 5;
+
+/** Counted log lines with one of these signature ids. */
+export function logById(ev: Evidence, ids: readonly string[]): number {
+  return (log(ev)?.signatures ?? []).filter((s) => ids.includes(s.id)).reduce((a, s) => a + s.count, 0);
+}
+
+/** The log's signatures with one of these ids. */
+export function logSignatures(ev: Evidence, ids: readonly string[]) {
+  return (log(ev)?.signatures ?? []).filter((s) => ids.includes(s.id));
+}
+
+/** Minutes from the newest upstream error in the log to the moment it was read; null without errors or times. */
+export function quietMinutes(ev: Evidence): number | null {
+  const l = log(ev);
+  if (!l || l.errors === 0 || !l.read_at) return null;
+  const newest = Math.max(
+    ...l.signatures.filter((s) => s.kind !== 'client' && s.last_at).map((s) => Date.parse(s.last_at!)),
+  );
+  if (!Number.isFinite(newest)) return null;
+  return Math.max(0, (Date.parse(l.read_at) - newest) / 60_000);
+}
+
+/**
+ * Is the log's trouble part of the incident now? Errors in the log, and either
+ * gateway errors sampled now, nothing sampled, or the last error too recent to
+ * call the log quiet.
+ */
+export function logActive(ev: Evidence): boolean {
+  const l = log(ev);
+  if (!l || l.errors === 0) return false;
+  if (gatewayErrorsNow(ev) !== false) return true;
+  const quiet = quietMinutes(ev);
+  return quiet === null || quiet < quietNeeded(ev);
+}
+
+/** How long the log must be quiet before the incident counts as over: the playbook's, else QUIET_MINUTES. */
+export function quietNeeded(ev: Evidence): number {
+  return log(ev)?.quiet_minutes ?? QUIET_MINUTES;
+}
+
+/** Some load reading is over its threshold. */
+export function loadOver(ev: Evidence): boolean {
+  return loadRows(ev).some((r) => r.over.length > 0);
 }

@@ -1,30 +1,8 @@
 import type { ChangeEvidence } from '../checks/changes/check.js';
+import { causeModule } from './causes/index.js';
 import { changes } from './evidence.js';
 import { rolloutChanges } from './kubernetes.js';
-import type { Cause, ChangeKind, Evidence, Finding, Trigger } from './types.js';
-
-/**
- * Which kinds of change can cause each cause. A proxy config change misroutes or
- * breaks name resolution; a deploy crashes, stops or slows the app (and a config
- * change can stop it too). Saturation is load, not a change; recovered and
- * unknown have nothing to roll back.
- */
-export const FITS: Readonly<Record<Cause, readonly ChangeKind[]>> = {
-  proxy_misrouted: ['config'],
-  dns_failure: ['config'],
-  upstream_down: ['deploy', 'config'],
-  upstream_partial: ['deploy'],
-  upstream_crash: ['deploy'],
-  upstream_timeout: ['deploy'],
-  db_slow: ['deploy'],
-  db_unavailable: ['config'],
-  upstream_saturated: [],
-  db_saturated: [],
-  memory_leak: ['deploy'],
-  deploy_drain: ['deploy'],
-  recovered: [],
-  unknown: [],
-};
+import type { Evidence, Finding, Trigger } from './types.js';
 
 // Documentation and tests cannot break a running service: a change that touches only these is never a trigger.
 const INERT = [
@@ -50,7 +28,7 @@ export function pickTrigger(
   onsetAt: number,
   windowMinutes?: number,
 ): Trigger | null {
-  const fits = finding.fits ?? FITS[finding.cause];
+  const fits = finding.fits ?? causeModule(finding.cause).triggeredBy;
   if (fits.length === 0) return null;
   const since = windowMinutes === undefined ? Number.NEGATIVE_INFINITY : onsetAt - windowMinutes * 60_000;
   const candidates = [...changes(ev), ...rolloutChanges(ev)]

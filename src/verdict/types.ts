@@ -5,25 +5,14 @@ import type { ProxyEvidence } from '../checks/proxy/check.js';
 import type { CheckResult } from '../checks/types.js';
 import type { UpstreamEvidence } from '../checks/upstream/check.js';
 
-export const CAUSES = {
-  upstream_down: 'fix',
-  upstream_partial: 'fix',
-  proxy_misrouted: 'fix',
-  dns_failure: 'fix',
-  upstream_crash: 'fix',
-  upstream_timeout: 'fix',
-  upstream_saturated: 'scale-up',
-  db_unavailable: 'fix',
-  db_slow: 'fix',
-  db_saturated: 'scale-up',
-  memory_leak: 'fix',
-  deploy_drain: 'fix',
-  recovered: 'none',
-  unknown: 'investigate',
-} as const;
+import type { CauseId } from './causes/index.js';
 
-export type Cause = keyof typeof CAUSES;
-export type Recommendation = (typeof CAUSES)[Cause];
+/** The contract's cause ids, one per module in `causes/` (their registry is `causes/index.ts`). */
+export type Cause = CauseId;
+export type Recommendation = 'fix' | 'scale-up' | 'investigate' | 'none';
+
+/** Each cause with its recommendation; kept here for the modules that read it from this file. */
+export { CAUSES } from './causes/index.js';
 
 export type ChangeKind = 'deploy' | 'config';
 
@@ -75,7 +64,7 @@ export interface Finding {
   confidence: number;
   summary: string;
   actions: string[];
-  /** Narrows which change kinds may be this finding's trigger (default: the cause's table in trigger.ts). */
+  /** Narrows which change kinds may be this finding's trigger (default: its cause module's `triggeredBy`). */
   fits?: readonly ChangeKind[];
   /** Capacity the rule measured itself (e.g. replicas from an HPA); else the engine derives it from load. */
   capacity?: Capacity;

@@ -251,7 +251,7 @@ describe('database check: PostgreSQL (private cluster, max_connections=20)', () 
 });
 
 describe('database check: a server that accepts and never answers', () => {
-  it('classifies the silence as timeout within the check budget', async () => {
+  it('classifies the silence as timeout within the check budget, and says the server took the connection', async () => {
     const hang = await hangingUpstream();
     try {
       for (const [kind, scheme] of [
@@ -267,11 +267,30 @@ describe('database check: a server that accepts and never answers', () => {
         );
         const e = only(out);
         expect(e.outcome, `${kind}: ${e.error}`).toBe('timeout');
+        // It took the TCP connection: up but blocked (db_slow), not gone (db_unavailable).
+        expect(e.connect_ms, kind).not.toBeNull();
+        expect(e.notes).toContain(
+          'the server accepts TCP connections but does not answer: up, but blocked or busy',
+        );
         expect(out.status).toBe('fail');
         expect(out.json).not.toContain('p4ss-w0rd');
         // Generous: the point is that it does not wait for the driver's own (much longer) timeouts.
         expect(performance.now() - started).toBeLessThan(5000);
       }
+    } finally {
+      await hang.close();
+    }
+  });
+
+  it('with timeout_ms, a hang is known after that long, whatever the check budget', async () => {
+    const hang = await hangingUpstream();
+    try {
+      const out = await runCheck(
+        { kind: 'postgres', timeout_ms: 300 },
+        { DB_URL: `postgres://u@127.0.0.1:${hang.port}/db` },
+        { timeoutMs: 30_000 },
+      );
+      expect(only(out)).toMatchObject({ outcome: 'timeout', error: 'no connection within 300 ms' });
     } finally {
       await hang.close();
     }

@@ -4,7 +4,7 @@ import { parseExposition } from '../../src/checks/load/exposition.js';
 import { DEFAULT_QUERIES, instantQuery } from '../../src/checks/load/prometheus.js';
 import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
 import { silentLogger } from '../../src/log.js';
-import { LoadCheckSchema } from '../../src/playbooks/schema.js';
+import { ChecksSchema, LoadCheckSchema } from '../../src/playbooks/schema.js';
 import { type MetricsApp, startMetricsApp } from '../helpers/metrics-app.js';
 import { type PrivateNginx, startNginx } from '../helpers/nginx.js';
 import { waitFor } from '../helpers/ports.js';
@@ -34,14 +34,15 @@ describe('load from Prometheus and node_exporter', () => {
 
   beforeAll(async () => {
     node = await startNodeExporter();
-    prometheus = await startPrometheus([instance()]);
+    // The same exporter under a second name: to Prometheus another node of its fleet, not this service's.
+    prometheus = await startPrometheus([instance(), `localhost:${node.port}`]);
     // A rate needs two scrapes: wait until the default CPU expression has an answer.
     const signal = new AbortController().signal;
     await waitFor(
       async () =>
-        (await instantQuery(prometheus.url, DEFAULT_QUERIES.cpu, { timeoutMs: 2000, signal })).length > 0,
+        (await instantQuery(prometheus.url, DEFAULT_QUERIES.cpu, { timeoutMs: 2000, signal })).length === 2,
       30_000,
-      'two scrapes of node_exporter',
+      'two scrapes of node_exporter under both names',
     );
   });
 
@@ -51,7 +52,11 @@ describe('load from Prometheus and node_exporter', () => {
   });
 
   it('gives per-instance cpu, memory and load from instant queries with the default expressions', async () => {
-    const out = await runLoad({ prometheus: prometheus.url, thresholds: { cpu: 1, memory: 1 } });
+    const out = await runLoad({
+      prometheus: prometheus.url,
+      selector: 'instance="127.0.0.1:' + node.port + '"',
+      thresholds: { cpu: 1, memory: 1 },
+    });
     expect(out.evidence).toHaveLength(1);
     const [e] = out.evidence;
     expect(e).toMatchObject({
@@ -72,10 +77,25 @@ describe('load from Prometheus and node_exporter', () => {
     expect(out.status).toBe((e?.load ?? 0) > 2 ? 'warn' : 'ok');
   });
 
+  it('without a selector every node Prometheus scrapes is counted; the playbook scopes it to the upstream hosts', async () => {
+    const unscoped = await runLoad({ prometheus: prometheus.url });
+    expect(unscoped.evidence.map((e) => e.instance).sort()).toEqual(
+      [`127.0.0.1:${node.port}`, `localhost:${node.port}`].sort(),
+    );
+    const checks = ChecksSchema.parse({
+      upstream: { targets: ['http://127.0.0.1:8080/healthz'] },
+      load: { prometheus: prometheus.url },
+    });
+    expect(checks.load?.selector).toBe(String.raw`instance=~"(127\\.0\\.0\\.1)(:[0-9]+)?"`);
+    const scoped = await loadCheck.run(checks.load!, context());
+    expect(scoped.evidence.map((e) => e.instance)).toEqual([`127.0.0.1:${node.port}`]);
+  });
+
   it('uses a playbook query in place of the default and fails the instance over its threshold', async () => {
     const out = await runLoad({
       prometheus: prometheus.url,
-      queries: { cpu: 'node_load1 * 0 + 0.97' },
+      selector: 'instance="127.0.0.1:' + node.port + '"',
+      queries: { cpu: 'node_load1{$selector} * 0 + 0.97' },
       thresholds: { cpu: 0.9, memory: 1 },
     });
     expect(out.status).toBe('fail');
@@ -148,10 +168,21 @@ describe("load from an app's own process metrics", () => {
     expect(e?.memory).toBeCloseTo((e?.memory_bytes ?? 0) / limit, 2);
     expect(e?.over).toEqual(['memory']);
     expect(e?.cpu_cores).toBe(2);
+    expect(e?.memory_limit_bytes).toBe(limit);
     expect(oneCore.evidence[0]?.memory).toBeNull();
+    expect(oneCore.evidence[0]?.memory_limit_bytes).toBeNull();
     const ratio = (oneCore.evidence[0]?.cpu ?? 0) / (e?.cpu ?? 1);
     expect(ratio).toBeGreaterThan(1.6);
     expect(ratio).toBeLessThan(2.4);
+  });
+
+  it('says how long the process has run (process_start_time_seconds against the wall clock)', async () => {
+    const startedBy = (Date.now() - performance.now()) / 1000;
+    const out = await runLoad({ scrape: [idle.metricsUrl], sample_interval_ms: 200 });
+    const uptime = out.evidence[0]?.uptime_s ?? -1;
+    // Started by this test file's beforeAll: more than nothing, less than this worker has run.
+    expect(uptime).toBeGreaterThan(0);
+    expect(uptime).toBeLessThanOrEqual(Date.now() / 1000 - startedBy + 1);
   });
 
   it('reports an endpoint that refuses as an error row, not as idle', async () => {

@@ -9,6 +9,8 @@ const HINTS: Record<string, string> = {
   'prometheus-node-exporter': 'apt-get install -y --no-install-recommends prometheus-node-exporter',
   git: 'apt-get install -y git',
   openssl: 'apt-get install -y openssl',
+  python3: 'apt-get install -y python3',
+  ip: 'apt-get install -y iproute2',
 };
 
 /** Path of a binary the tests need; a missing one fails loudly with how to install it, never a skip. */

@@ -7,7 +7,13 @@
 //               CPU-bound Node service does: requests queue and the event loop lags
 //   hot         a worker thread burns a core; requests still answer at once
 //   db          runs a query on APP_DB_URL per request: 200, or 503 when it fails
+//   bigheader N answers with N bytes of response headers (a fat cookie), as some apps do
+//   leak MB     retains 1 MiB every 100 ms and is killed (SIGKILL, as the OOM killer does) at MB of RSS
+//   tls         HTTPS with the key and certificate in TLS_KEY / TLS_CERT
+//   crash N     answers N-1 requests, then dies in the middle of the Nth (a crash bug under a supervisor)
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -17,6 +23,14 @@ const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 if (mode === 'hot') new Worker('for (;;) {}', { eval: true });
+
+if (mode === 'leak') {
+  const kept = [];
+  setInterval(() => {
+    kept.push(Buffer.alloc(1024 * 1024, kept.length));
+    if (process.memoryUsage().rss > Number(arg) * 1024 * 1024) process.kill(process.pid, 'SIGKILL');
+  }, 100);
+}
 
 const pool =
   mode === 'db'
@@ -30,6 +44,7 @@ async function answer(res) {
     const end = performance.now() + Number(arg);
     while (performance.now() < end) {}
   }
+  if (mode === 'bigheader') res.setHeader('set-cookie', `session=${'a'.repeat(Number(arg))}`);
   if (pool) {
     try {
       await pool.query('SELECT count(*) FROM orders');
@@ -42,7 +57,12 @@ async function answer(res) {
   res.end('ok');
 }
 
-const server = createServer((req, res) => {
+let served = 0;
+const handler = (req, res) => {
+  if (mode === 'crash' && req.url !== '/metrics' && ++served >= Number(arg)) {
+    req.socket.resetAndDestroy();
+    process.exit(1);
+  }
   if (req.url === '/metrics') {
     registry.metrics().then((text) => {
       res.setHeader('content-type', registry.contentType);
@@ -51,7 +71,14 @@ const server = createServer((req, res) => {
     return;
   }
   answer(res).catch(() => res.destroy());
-});
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+};
+const server =
+  mode === 'tls'
+    ? createTlsServer(
+        { key: readFileSync(process.env.TLS_KEY), cert: readFileSync(process.env.TLS_CERT) },
+        handler,
+      )
+    : createServer(handler);
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
 });

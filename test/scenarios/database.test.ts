@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
+import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, gitRepo, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: database');
@@ -146,5 +147,83 @@ describe('scenario worlds decided by the database', () => {
     // 18 in use (17 + gatewatch's own) ÷ 0.7 = 25.7 → 26
     expect(v.capacity!.suggested_instances).toBe(26);
     expect(v.actions[0]).toContain('from 17 to at least 26');
+  });
+
+  it('an app that resets after a deploy, while a 40 s report runs and idle pooled sessions hold most slots: upstream_crash, not the database', async () => {
+    const app = later(await resettingUpstream(), (a) => a.close());
+    const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
+    const repo = later(
+      await gitRepo([
+        { minutesAgo: 8, subject: 'Checkout 3.1', files: { 'services/checkout/app.js': 'v3.1' } },
+      ]),
+      (r) => r.destroy(),
+    );
+    // A pool's idle sessions (two left idle in a transaction) and one long reporting query:
+    const admin = await db.client();
+    // The worlds before this one have closed their sessions: start from an idle server.
+    await waitFor(
+      async () =>
+        Number(
+          (await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = 'app'")).rows[0]?.n,
+        ) === 0,
+      10_000,
+      'the earlier worlds to close their sessions',
+    );
+    const sessions: pg.Client[] = [];
+    later(sessions, (cs) => Promise.all(cs.map((c) => c.end().catch(() => {}))));
+    // Fill to 14 client sessions (15 with gatewatch's own: 88% of the 17 usable slots), whatever this file holds already.
+    const open = Number(
+      (await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+        .rows[0]?.n,
+    );
+    expect(open).toBeLessThanOrEqual(10);
+    for (let i = open; i < 14; i++) {
+      const c = new pg.Client({ connectionString: appDsn });
+      c.on('error', () => {});
+      await c.connect();
+      sessions.push(c);
+    }
+    await sessions[0]!.query('BEGIN');
+    await sessions[0]!.query('SELECT 1');
+    await sessions[1]!.query('BEGIN');
+    await sessions[1]!.query('SELECT count(*) FROM orders');
+    sessions[2]!.query('SELECT pg_sleep(40)').catch(() => {});
+    await waitFor(
+      async () =>
+        (
+          await admin.query(
+            "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1.2 s'",
+          )
+        ).rowCount,
+      10_000,
+      'the report to run over a second',
+    );
+    for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
+    pb.write('resets-with-report', {
+      proxy: {
+        url: `${nginx.url}/healthz`,
+        samples: 5,
+        timeout_ms: 2000,
+        error_log: { path: nginx.errorLog, format: 'nginx' },
+      },
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      database: {
+        kind: 'postgres',
+        url_env: 'CHECKOUT_DB_URL',
+        long_query_seconds: 1,
+        thresholds: { connections: 0.8 },
+      },
+      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
+    });
+    const v = await check('resets-with-report', pb.dir, { CHECKOUT_DB_URL: db.url });
+    table.judge('resets + long report + idle slots', v, {
+      cause: 'upstream_crash',
+      recommendation: 'fix',
+      trigger: repo.shas[0]!.slice(0, 12),
+    });
+    const evidence = v.checks.find((c) => c.name === 'database')!.evidence[0] as {
+      long_queries: { state: string | null }[];
+    };
+    expect(evidence.long_queries.map((q) => q.state)).toEqual(['active']);
   });
 });

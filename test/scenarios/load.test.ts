@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { type NginxEnv, startNginx } from '../helpers/nginx.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, waitFor } from '../helpers/ports.js';
 import { check, drive, gitRepo, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: load and health');
@@ -93,7 +93,9 @@ describe('scenario worlds decided by load and time', () => {
       trigger: null,
     });
     expect(v.capacity).toMatchObject({ resource: 'cpu', instances: 1, target_utilisation: 0.45 });
-    expect(v.capacity!.suggested_instances).toBe(Math.ceil(v.capacity!.utilisation / 0.45));
+    // One saturated event loop reads between the 60% threshold and a little over one core (GC threads):
+    // 1 instance × 0.6..0.9 ÷ 0.45 rounds up to 2, × 0.9..1.35 to 3.
+    expect([2, 3]).toContain(v.capacity!.suggested_instances);
     expect(v.actions[0]).toMatch(/^Scale out from 1 to \d+ instances/);
   });
 
@@ -129,19 +131,34 @@ describe('scenario worlds decided by load and time', () => {
     expect(v.actions[0]).toContain(`Inspect 127.0.0.1:${apps[0]!.port}`);
   });
 
-  it('healthy after a transient (refused a minute ago, serving now): recovered / none', async () => {
+  it('healthy after a transient: unknown while the log is fresh, recovered once it has been quiet for quiet_minutes', async () => {
     const port = await freePort();
     const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
       n.stop(),
     );
     // The transient: the app is down for a few requests, which nginx logs as refused.
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
+    const lastError = Date.now();
     const app = later(await startApp('ok', '', { port }), (x) => x.stop());
-    pb.write('transient', {
+    const checks = {
       proxy: proxyCheck(nginx),
       upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+    };
+    // Errors seconds ago and five good samples: one lucky moment, not a recovery.
+    pb.write('transient-fresh', checks);
+    const fresh = await check('transient-fresh', pb.dir);
+    table.judge('refused seconds ago, serving now', fresh, {
+      cause: 'unknown',
+      recommendation: 'investigate',
+      trigger: null,
     });
+    // The same world once the log has been quiet for the playbook's quiet_minutes (3 s here).
+    pb.write('transient', {
+      ...checks,
+      proxy: { ...checks.proxy, error_log: { ...checks.proxy.error_log, quiet_minutes: 0.05 } },
+    });
+    await waitFor(async () => Date.now() - lastError > 3500, 10_000, 'the log to be quiet for 3 s');
     const v = await check('transient', pb.dir);
     table.judge('healthy after a transient', v, {
       cause: 'recovered',

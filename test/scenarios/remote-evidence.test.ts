@@ -191,7 +191,9 @@ describe('error log from a log store, no file', () => {
     const nginx = later(
       await startNginx({
         http: ({ port }) =>
-          `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_pass http://127.0.0.1:${wrong}; } }`,
+          // Another host than the target's: the same host on another port could be a health port that answers
+          // while the serving one is down, which the verdict must call a conflict (issue 12).
+          `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_pass http://127.0.0.2:${wrong}; } }`,
       }),
       (n) => n.stop(),
     );
@@ -221,7 +223,7 @@ describe('error log from a log store, no file', () => {
     });
     const v = await check('loki-misrouted', pb.dir, { LOKI_TOKEN });
     table.judge('loki: misrouted', v, { cause: 'proxy_misrouted', recommendation: 'fix', trigger: null });
-    expect(v.summary).toContain(`127.0.0.1:${wrong}`);
+    expect(v.summary).toContain(`127.0.0.2:${wrong}`);
     expect(JSON.stringify(v)).not.toContain(LOKI_TOKEN);
     const asked = loki.requests.at(-1);
     expect(asked?.headers['x-scope-orgid']).toBe('edge');

@@ -1,5 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,37 +29,68 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** A service process (see app.mjs for the modes), optionally on a given port. */
-export async function startApp(
-  mode: string,
-  arg = '',
-  opts: { port?: number; env?: Record<string, string> } = {},
-): Promise<App> {
-  const proc = spawn(process.execPath, [APP, mode, arg], {
+export interface Service {
+  /** The JSON the process printed once it was ready. */
+  ready: Record<string, unknown>;
+  /** Every later JSON line it prints (a supervisor's restarts), as they come. */
+  events: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Spawns a stand-in process and waits for the JSON line it prints once it is ready. */
+export async function startService(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  what = args[0] ?? command,
+): Promise<Service> {
+  const proc = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...opts.env, PORT: String(opts.port ?? 0) },
+    env: { ...process.env, ...env },
   });
   const stop = () =>
     new Promise<void>((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
       proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 2000).unref();
     });
   const lines = createInterface({ input: proc.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app ${mode} did not start in 10 s`)), 10_000);
-    proc.once('exit', (code) => reject(new Error(`app ${mode} exited with ${code}`)));
-    lines.once('line', (line) => {
+  const events: Record<string, unknown>[] = [];
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 10 s`)), 10_000);
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+    let first = true;
+    lines.on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (!first) return void events.push(parsed);
+      first = false;
       clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
+      resolve(parsed);
     });
   }).catch(async (err) => {
     await stop();
     throw err;
   });
-  lines.close();
+  return { ready, events, stop };
+}
+
+/** A service process (see app.mjs for the modes), optionally on a given port. */
+export async function startApp(
+  mode: string,
+  arg = '',
+  opts: { port?: number; env?: Record<string, string>; script?: string } = {},
+): Promise<App> {
+  const script = opts.script ? fileURLToPath(new URL(opts.script, import.meta.url)) : APP;
+  const svc = await startService(
+    process.execPath,
+    [script, mode, arg],
+    { ...opts.env, PORT: String(opts.port ?? 0) },
+    `app ${mode}`,
+  );
+  const port = svc.ready.port as number;
   const base = `http://127.0.0.1:${port}`;
-  return { port, url: `${base}/healthz`, metricsUrl: `${base}/metrics`, stop };
+  return { port, url: `${base}/healthz`, metricsUrl: `${base}/metrics`, stop: svc.stop };
 }
 
 export interface Commit {
@@ -138,7 +177,35 @@ export interface Row {
   trigger_expected: string;
   trigger_got: string;
   confidence: number;
+  /** The verdict's own duration_ms: how long the checks took to judge this world. */
+  duration_ms: number;
   ok: boolean;
+}
+
+/** Confidence bands of the calibration table: a verdict's confidence should match how often such verdicts are right. */
+const BANDS: readonly [number, number][] = [
+  [0, 0.5],
+  [0.5, 0.7],
+  [0.7, 0.85],
+  [0.85, 1.01],
+];
+
+/**
+ * Every scenario file of one vitest run appends its verdicts here (the forked
+ * workers share the run's process as parent), so each file can print the
+ * calibration of all files judged so far: the last one printed covers the suite.
+ */
+const CALIBRATION_FILE =
+  process.env.GATEWATCH_VERDICTS_FILE ?? join(tmpdir(), `gatewatch-calibration-${process.ppid}.jsonl`);
+
+export function calibrationTable(rows: readonly Pick<Row, 'confidence' | 'ok'>[]): string {
+  const lines = BANDS.map(([lo, hi]) => {
+    const inBand = rows.filter((r) => r.confidence >= lo && r.confidence < hi);
+    const right = inBand.filter((r) => r.ok).length;
+    const share = inBand.length ? `${Math.round((right / inBand.length) * 100)}%` : '-';
+    return `${`${lo.toFixed(2)}–${Math.min(hi, 1).toFixed(2)}`.padEnd(11)}  ${String(inBand.length).padStart(8)}  ${share.padStart(13)}`;
+  });
+  return ['confidence   verdicts  share correct', ...lines].join('\n');
 }
 
 /** Expected against got, per scenario; printed as a table when the file is done. */
@@ -167,6 +234,7 @@ export function accuracyTable(title: string) {
         trigger_expected: expected.trigger?.slice(0, 12) ?? '-',
         trigger_got: v.trigger?.ref.slice(0, 12) ?? '-',
         confidence: v.confidence,
+        duration_ms: v.duration_ms,
         ok,
       });
       expect(
@@ -191,6 +259,19 @@ export function accuracyTable(title: string) {
       console.log(
         [`\n${title}: ${right}/${rows.length} verdicts right`, line(head), ...body.map(line)].join('\n'),
       );
+      for (const r of rows) appendFileSync(CALIBRATION_FILE, `${JSON.stringify({ title, ...r })}\n`);
+      const all = existsSync(CALIBRATION_FILE)
+        ? readFileSync(CALIBRATION_FILE, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Row & { title: string })
+        : [];
+      const files = new Set(all.map((r) => r.title)).size;
+      const confidentlyWrong = all.filter((r) => !r.ok && r.confidence > 0.7);
+      console.log(
+        `\ncalibration of the ${all.length} scenario verdicts judged so far in this run (${files} files):\n${calibrationTable(all)}\nwrong above 0.7: ${confidentlyWrong.length}`,
+      );
+      expect(confidentlyWrong.map((r) => `${r.scenario}: ${r.got} at ${r.confidence}`)).toEqual([]);
     },
   };
 }

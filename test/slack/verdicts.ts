@@ -31,16 +31,6 @@ const loadOk = check('load', 'ok', 140, 'cpu 22%, memory 41% across 2 instances'
 const dbOk = check('database', 'ok', 35, 'postgres p95 4 ms, 12/100 connections');
 const noChanges = check('changes', 'ok', 60, 'no deploy or config change in the 60 minutes before onset');
 
-/** A Deployment rollout as the kubernetes check reports it: its ReplicaSet is the ref. */
-const rollout = (minutes: number): Verdict['trigger'] => ({
-  kind: 'deploy',
-  ref: 'checkout-api-7d9f8c6b5',
-  summary: 'Deployment checkout-api revision 5 (checkout:1.5.0)',
-  author: null,
-  at: '2025-03-04T09:12:00Z',
-  minutes_before_onset: minutes,
-});
-
 type Spec = Omit<Verdict, 'service' | 'incident' | 'recommendation' | 'cause'>;
 
 const SPECS: Record<Cause, Spec> = {
@@ -235,31 +225,80 @@ const SPECS: Record<Cause, Spec> = {
     ],
     duration_ms: 960,
   },
-  memory_leak: {
+  upstream_keepalive: {
+    confidence: 0.8,
+    summary:
+      '10.0.1.11:8080 closes idle keep-alive connections after 5 s (it advertises `Keep-Alive: timeout=5`) while the proxy reuses them for up to 60 s: 7 requests on reused connections failed.',
+    actions: [
+      "Make the upstream's keep-alive timeout longer than the proxy's 60 s: Node `server.keepAliveTimeout = 65000`.",
+    ],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'ok', 90, 'all 2 targets healthy'), loadOk],
+    duration_ms: 1180,
+  },
+  response_rejected: {
     confidence: 0.85,
     summary:
-      'Pod checkout-api-7d9f8c6b5-x2k8p was OOMKilled (exit 137) at its 512Mi limit 4 min ago, 12 min after rollout of revision 5 began; it ran 9 min before the kill.',
-    actions: [
-      'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 16 min before the 502s began).',
-      "Capture a heap profile of the new revision before its next kill; compare with revision 4's.",
-    ],
-    trigger: rollout(16),
+      '10.0.1.11:8080 answers, but the proxy rejects the answer: response headers larger than its buffer (`upstream sent too big header`; its headers are 12288 bytes).',
+    actions: ["Raise the proxy's header buffer: nginx `proxy_buffer_size 16k; proxy_buffers 8 16k;`."],
+    trigger: null,
     capacity: null,
-    checks: [proxy502, check('kubernetes', 'fail', 180, '3 pods, 1 OOMKilled 4 min ago (limit 512Mi)')],
+    checks: [proxy502, check('upstream', 'ok', 80, 'all 2 targets healthy')],
+    duration_ms: 900,
+  },
+  upstream_tls: {
+    confidence: 0.9,
+    summary: 'TLS to 10.0.1.11:8443 fails (4 handshakes in the proxy log: certificate has expired).',
+    actions: ["Renew the upstream's certificate (it is expired or not yet valid) and reload the app."],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'fail', 60, '10.0.1.11:8443 fails the TLS handshake (2/2 probes)')],
+    duration_ms: 700,
+  },
+  worker_pool_exhausted: {
+    confidence: 0.8,
+    summary:
+      'unix:/run/php/php-fpm.sock turns connections away: its listen backlog is full, while CPU is at most 12%: the worker pool is exhausted, not the host.',
+    actions: ['Give the pool more workers the host can afford: php-fpm `pm.max_children`.'],
+    trigger: null,
+    capacity: null,
+    checks: [
+      proxy502,
+      check('upstream', 'fail', 30, 'unix:/run/php/php-fpm.sock has a full listen backlog'),
+      loadOk,
+    ],
+    duration_ms: 1150,
+  },
+  memory_leak: {
+    confidence: 0.75,
+    summary:
+      '10.0.1.11:9100 restarted 3 min ago and its memory climbs 40 MiB/min (300 MiB, 59% of its 512 MiB limit): it leaks, dies at the limit and restarts.',
+    actions: ['Find the leak: compare two heap snapshots a few minutes apart.'],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, loadOk],
     duration_ms: 1210,
+  },
+  network_path: {
+    confidence: 0.75,
+    summary:
+      'The proxy cannot connect to 10.0.1.11:8080 (6 connect timeouts in its log), yet 10.0.1.11:8080 takes connections from here in 1 ms and is healthy.',
+    actions: ['From the proxy host: `nc -vz -w 2 10.0.1.11 8080`.'],
+    trigger: null,
+    capacity: null,
+    checks: [proxy502, check('upstream', 'ok', 40, 'all 1 targets healthy')],
+    duration_ms: 1020,
   },
   deploy_drain: {
     confidence: 0.8,
     summary:
-      'The 502s come in a rollout of checkout-api (revision 5, 2 of 3 updated) while 1 endpoint is terminating: nginx still sends to pods being stopped.',
-    actions: [
-      'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 3 min before the 502s began).',
-      'Add a preStop sleep (5–10 s) so the pod keeps serving until the endpoint removal reaches the proxy.',
-    ],
-    trigger: rollout(3),
+      '9 upstream errors in a 12 s burst lined up with deploy 4f2a9c1, and every target is healthy since: the proxy kept sending to instances being stopped.',
+    actions: ['Drain before stopping: take the instance out of the proxy first.'],
+    trigger: null,
     capacity: null,
-    checks: [proxy502, check('kubernetes', 'warn', 150, '2 of 3 endpoints ready, 1 terminating')],
-    duration_ms: 980,
+    checks: [check('proxy', 'warn', 400, '9 upstream errors in the log'), noChanges],
+    duration_ms: 640,
   },
   recovered: {
     confidence: 0.9,

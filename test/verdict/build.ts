@@ -81,16 +81,24 @@ export function proxySample(
   };
 }
 
-/** A log summary from `[signature, count, upstream address]` rows. */
-export function proxyLogOf(rows: [keyof typeof SIGNATURES, number, string | null][]): ProxyLogEvidence {
+/**
+ * A log summary from `[signature, count, upstream address, raw?, minutes ago of the
+ * first and last line?]` rows, read at `readAt` (default now; lines default to now).
+ */
+export function proxyLogOf(
+  rows: [keyof typeof SIGNATURES, number, string | null, string?, [number, number]?][],
+  readAt = Date.now(),
+): ProxyLogEvidence {
+  const ago = (m: number) => new Date(readAt - m * 60_000).toISOString();
   const signatures: SignatureCount[] = rows
-    .map(([id, count, address]) => ({
+    .map(([id, count, address, raw, when]) => ({
       id,
       kind: SIGNATURES[id].kind,
       count,
-      last_at: new Date().toISOString(),
+      last_at: ago(when?.[1] ?? 0),
+      first_at: ago(when?.[0] ?? 0),
       upstreams: address ? [{ address, count }] : [],
-      raw: id,
+      raw: raw ?? id,
     }))
     .sort((a, b) => b.count - a.count);
   const failures = signatures.filter((s) => s.kind !== 'client');
@@ -99,6 +107,7 @@ export function proxyLogOf(rows: [keyof typeof SIGNATURES, number, string | null
     path: '/var/log/nginx/error.log',
     format: 'nginx',
     window_minutes: 15,
+    read_at: new Date(readAt).toISOString(),
     bytes_read: 100,
     file_size: 100,
     truncated: false,

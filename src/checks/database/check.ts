@@ -1,5 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import type { DatabaseCheckConfig } from '../../playbooks/schema.js';
+import { connectOnce } from '../connect.js';
 import { percentile, round } from '../stats.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
 import { mysqlDriver } from './mysql.js';
@@ -128,6 +129,26 @@ async function measure(
   }
 }
 
+/**
+ * A login that timed out: does the server still take TCP connections? Then it is
+ * up but blocked (a Redis running a long command, a server stuck on a lock):
+ * slowness, not unavailability, and the accepted connection's time is its connect_ms.
+ */
+async function blockedOrGone(
+  evidence: DatabaseEvidence,
+  dsn: string,
+  kind: DatabaseKind,
+  signal: AbortSignal,
+) {
+  const url = new URL(dsn);
+  const host = url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+  const port = Number(url.port || DRIVERS[kind].port);
+  const tcp = await connectOnce({ host, port }, 500, signal);
+  if (tcp.outcome !== 'ok') return;
+  evidence.connect_ms = round(tcp.ms);
+  evidence.notes.push('the server accepts TCP connections but does not answer: up, but blocked or busy');
+}
+
 async function probeDatabase(
   config: DatabaseCheckConfig,
   ctx: CheckContext,
@@ -155,7 +176,9 @@ async function probeDatabase(
     notes: [],
   };
   const budgetMs = Math.max(50, Math.floor(ctx.timeoutMs * BUDGET_SHARE));
-  const connectMs = Math.max(50, Math.floor(ctx.timeoutMs * CONNECT_SHARE));
+  // A hang longer than the playbook's timeout_ms (the proxy's own timeout) is known: no need to wait longer.
+  const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
+  const connectMs = Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * CONNECT_SHARE)));
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
   const connectDeadline = AbortSignal.any([deadline, AbortSignal.timeout(connectMs)]);
 
@@ -163,7 +186,7 @@ async function probeDatabase(
   let session: DbSession;
   try {
     session = await driver.open(dsn, {
-      queryTimeoutMs: Math.max(50, Math.floor(ctx.timeoutMs * QUERY_SHARE)),
+      queryTimeoutMs: Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * QUERY_SHARE))),
       signal: connectDeadline,
     });
   } catch (err) {
@@ -173,6 +196,7 @@ async function probeDatabase(
     evidence.saturated = evidence.outcome === 'too_many_connections';
     evidence.probes = 1;
     evidence.failures = 1;
+    if (evidence.outcome === 'timeout') await blockedOrGone(evidence, dsn, config.kind, ctx.signal);
     return evidence;
   }
   evidence.connect_ms = round(performance.now() - started);
@@ -186,9 +210,18 @@ async function probeDatabase(
     else await session.close();
   }
   evidence.slow = evidence.p95_ms !== null && evidence.p95_ms > config.thresholds.p95_ms;
+  evidence.busy_sessions = busySessions(evidence.connections);
+  evidence.cores = config.cores ?? null;
   evidence.saturated =
     evidence.connections !== null && evidence.connections.ratio >= config.thresholds.connections;
   return evidence;
+}
+
+/** Sessions running a statement, less gatewatch's own (idle and idle-in-transaction sessions are not load). */
+function busySessions(c: DatabaseEvidence['connections']): number | null {
+  if (!c) return null;
+  const running = c.by_state.active ?? c.by_state.running;
+  return running === undefined ? null : Math.max(0, running - 1);
 }
 
 export const databaseCheck: Check<'database', DatabaseEvidence> = {

@@ -31,7 +31,7 @@ SELECT pid, usename, state,
        left(query, 400) AS query
 FROM pg_stat_activity
 WHERE backend_type = 'client backend'
-  AND state <> 'idle'
+  AND state = 'active'
   AND pid <> pg_backend_pid()
   AND now() - query_start > make_interval(secs => $1::float8)
 ORDER BY query_start

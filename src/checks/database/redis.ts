@@ -153,6 +153,8 @@ export const redisDriver: DbDriver = {
     if (code === 'ERR' && /max number of clients/i.test((err as Error).message))
       return 'too_many_connections';
     if (code === 'LOADING' || code === 'MASTERDOWN') return 'refused';
+    // A script past its time limit blocks every client: up, but not answering.
+    if (code === 'BUSY') return 'timeout';
     // ioredis's own commandTimeout error carries no code; its message is fixed in ioredis.
     if (/^Command timed out$/.test((err as Error | undefined)?.message ?? '')) return 'timeout';
     return networkOutcome(err);

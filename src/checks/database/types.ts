@@ -63,6 +63,10 @@ export interface DatabaseEvidence {
   /** Connections at or above the playbook's threshold, or refused for lack of slots. */
   saturated: boolean;
   thresholds: { p95_ms: number; connections: number };
+  /** Sessions running a statement now, gatewatch's own excluded (PostgreSQL `active`, MySQL `Threads_running`). */
+  busy_sessions?: number | null;
+  /** The database host's CPUs, from the playbook: busy sessions above it mean its CPU is saturated. */
+  cores?: number | null;
   /** Readings that could not be taken (missing privilege, older server), already scrubbed. */
   notes: string[];
 }

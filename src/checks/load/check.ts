@@ -33,6 +33,12 @@ export interface LoadEvidence {
   connections: StubStatusFigures | null;
   /** A Node process's event-loop lag in seconds (p99 between the scrapes); over `loop_lag_ms` the process is CPU-bound. */
   loop_lag_s: number | null;
+  /** Seconds since the scraped process started: a recent restart (process rows only). */
+  uptime_s?: number | null;
+  /** Resident memory growth between the two scrapes, bytes a second (process rows only). */
+  memory_growth_bytes_per_s?: number | null;
+  /** The memory capacity `memory` is a fraction of, when the playbook gives one. */
+  memory_limit_bytes?: number | null;
   thresholds: Record<LoadResource, number> & { loop_lag_ms?: number };
   /** The resources above their threshold. */
   over: LoadResource[];
@@ -46,7 +52,16 @@ const LOAD_PER_CPU_SATURATED = 2;
 
 type Figures = Pick<
   LoadEvidence,
-  'cpu' | 'memory' | 'load' | 'cpu_cores' | 'memory_bytes' | 'connections' | 'loop_lag_s'
+  | 'cpu'
+  | 'memory'
+  | 'load'
+  | 'cpu_cores'
+  | 'memory_bytes'
+  | 'connections'
+  | 'loop_lag_s'
+  | 'uptime_s'
+  | 'memory_growth_bytes_per_s'
+  | 'memory_limit_bytes'
 >;
 
 /** Over its lag threshold, a process's event loop never idles: it is CPU-bound, whatever share of a core it gets. */
@@ -70,6 +85,9 @@ function row(
     memory_bytes: figures.memory_bytes ?? null,
     connections: figures.connections ?? null,
     loop_lag_s: figures.loop_lag_s ?? null,
+    uptime_s: figures.uptime_s ?? null,
+    memory_growth_bytes_per_s: figures.memory_growth_bytes_per_s ?? null,
+    memory_limit_bytes: figures.memory_limit_bytes ?? null,
   };
   const thresholds = { ...config.thresholds };
   const over = (['cpu', 'memory'] as const).filter((r) => {
@@ -95,10 +113,18 @@ async function fromPrometheus(
     const instances = await queryInstances(endpoint, config.queries, {
       timeoutMs,
       signal: ctx.signal,
+      selector: config.selector,
       authorization,
     });
     if (instances.size === 0)
-      return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, 'the queries matched no series')];
+      return [
+        row(
+          { ...base, instance: instanceOf(endpoint) },
+          {},
+          config,
+          `the queries matched no series${config.selector ? ` for {${config.selector}}` : ''}`,
+        ),
+      ];
     return [...instances].map(([instance, f]) =>
       row({ ...base, instance }, { cpu: f.cpu, memory: f.memory, load: f.load, cpu_cores: f.cores }, config),
     );
@@ -154,7 +180,8 @@ function figuresOfSnapshots(
       'exposes neither node_cpu_ nor process_cpu_ metrics',
     );
   const { source: scraped, ...rest } = figures;
-  return row({ instance, source: scraped, endpoint: e.url }, rest, config);
+  const limit = scraped === 'process' ? (config.memory_limit_bytes ?? null) : null;
+  return row({ instance, source: scraped, endpoint: e.url }, { ...rest, memory_limit_bytes: limit }, config);
 }
 
 /** Reads every scrape and stub_status endpoint twice, `sample_interval_ms` apart, for rates. */
@@ -175,8 +202,15 @@ async function fromEndpoints(
         fetchText(e.url, timeoutMs, ctx.signal, { maxBytes: BODY_LIMITS[e.kind], authorization }),
       ),
     );
-  const first = await read();
-  await sleep(config.sample_interval_ms, undefined, { signal: ctx.signal });
+  // The second read starts one interval after the first began, not after it answered: a busy
+  // instance's slow first answer must not add to the verdict's time. A quarter interval after
+  // the first answer at least, so the two readings never come back together.
+  const firstRead = read();
+  const [first] = await Promise.all([
+    firstRead,
+    sleep(config.sample_interval_ms, undefined, { signal: ctx.signal }),
+    firstRead.then(() => sleep(config.sample_interval_ms / 4, undefined, { signal: ctx.signal })),
+  ]);
   const second = await read();
   return endpoints.map((e, i) => fromSnapshots(e, first[i]!, second[i]!, config));
 }

@@ -20,6 +20,19 @@ export const DEFAULT_QUERIES = {
 
 export type PrometheusFigure = keyof typeof DEFAULT_QUERIES;
 
+/**
+ * Scopes a query to the playbook's instances: the label matchers join every
+ * `node_…` selector of the default queries, and replace `$selector` in the
+ * playbook's own. Without it every node Prometheus scrapes would be "the fleet".
+ */
+export function scoped(query: string, selector: string | undefined): string {
+  if (!selector) return query.replaceAll('$selector', '');
+  if (query.includes('$selector')) return query.replaceAll('$selector', selector);
+  return query.replace(/\b(node_[A-Za-z0-9_]+)(?:\{([^}]*)\})?/g, (_, name: string, inner?: string) =>
+    inner ? `${name}{${inner},${selector}}` : `${name}{${selector}}`,
+  );
+}
+
 // Sample values are strings so that NaN and ±Inf survive JSON.
 const VectorResponse = z.object({
   status: z.enum(['success', 'error']),
@@ -121,13 +134,13 @@ function instanceKey(labels: Record<string, string>): string {
 export async function queryInstances(
   base: string,
   overrides: Partial<Record<'cpu' | 'memory' | 'load', string | undefined>> | undefined,
-  opts: QueryOptions,
+  opts: QueryOptions & { selector?: string },
 ): Promise<Map<string, InstanceFigures>> {
   const figures = Object.keys(DEFAULT_QUERIES) as PrometheusFigure[];
   const answers = await Promise.all(
     figures.map(async (figure) => {
       const query = (figure !== 'cores' ? overrides?.[figure] : undefined) ?? DEFAULT_QUERIES[figure];
-      return [figure, await instantQuery(base, query, opts)] as const;
+      return [figure, await instantQuery(base, scoped(query, opts.selector), opts)] as const;
     }),
   );
   const byInstance = new Map<string, InstanceFigures>();

@@ -15,6 +15,10 @@ export interface ScrapeFigures {
   memory_bytes: number | null;
   /** A Node process's event-loop lag, p99 since the previous scrape (prom-client resets it on each). */
   loop_lag_s: number | null;
+  /** Seconds since the process started (`process_start_time_seconds`): a recent restart shows here. */
+  uptime_s?: number | null;
+  /** How fast the process's resident memory grew between the two scrapes, bytes a second. */
+  memory_growth_bytes_per_s?: number | null;
 }
 
 const IDLE_MODES = new Set(['idle', 'iowait', 'steal']);
@@ -54,6 +58,8 @@ function processFigures(
   const cpu1 = sumOf(second.samples, 'process_cpu_seconds_total');
   const seconds = (second.at - first.at) / 1000;
   const rss = sumOf(second.samples, 'process_resident_memory_bytes');
+  const rss0 = sumOf(first.samples, 'process_resident_memory_bytes');
+  const started = sumOf(second.samples, 'process_start_time_seconds');
   return {
     source: 'process',
     cpu:
@@ -65,6 +71,11 @@ function processFigures(
     cpu_cores: opts.cores,
     memory_bytes: rss,
     loop_lag_s: sumOf(second.samples, 'nodejs_eventloop_lag_p99_seconds'),
+    // `at` is performance.now(): on the epoch clock it is timeOrigin + at.
+    uptime_s:
+      started !== null ? round(Math.max(0, (performance.timeOrigin + second.at) / 1000 - started), 1) : null,
+    memory_growth_bytes_per_s:
+      rss !== null && rss0 !== null && seconds > 0 ? Math.round((rss - rss0) / seconds) : null,
   };
 }
 

@@ -102,7 +102,13 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
     // those name the upstream the proxy really dials for this url.
     const sampleThenLog = async () => {
       const sample = config.url
-        ? await sampleProxy({ url: config.url, samples: config.samples, timeoutMs, signal: ctx.signal })
+        ? await sampleProxy({
+            url: config.url,
+            samples: config.samples,
+            timeoutMs,
+            signal: ctx.signal,
+            request: { method: config.method, headers: config.headers, body: config.body },
+          })
         : undefined;
       const log = config.error_log
         ? await readProxyLog({

@@ -7,6 +7,8 @@ export const GATEWAY_STATUSES: readonly number[] = [502, 503, 504];
 
 export interface ProxySampleSummary {
   url: string;
+  /** The samples' method, when not GET. */
+  method?: string;
   samples: number;
   /** How many samples got 502, 503 or 504. */
   gateway_errors: number;
@@ -29,17 +31,31 @@ interface Sample {
   ms: number;
 }
 
-async function sampleOnce(url: string, dispatcher: Agent, timeoutMs: number, signal: AbortSignal) {
+/** What each sample sends: a method, extra headers, a body. */
+export interface SampleRequest {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+async function sampleOnce(
+  url: string,
+  dispatcher: Agent,
+  timeoutMs: number,
+  signal: AbortSignal,
+  req: SampleRequest,
+) {
   const start = performance.now();
   try {
     const res = await request(url, {
-      method: 'GET',
+      method: req.method ?? 'GET',
       dispatcher,
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       reset: true,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      headers: { 'user-agent': 'gatewatch/proxy-check' },
+      headers: { ...req.headers, 'user-agent': 'gatewatch/proxy-check' },
+      ...(req.body !== undefined ? { body: req.body } : {}),
     });
     await res.body.dump({ limit: 64 * 1024 });
     const server = res.headers.server;
@@ -63,6 +79,7 @@ export async function sampleProxy(opts: {
   timeoutMs: number;
   signal: AbortSignal;
   concurrency?: number;
+  request?: SampleRequest;
 }): Promise<ProxySampleSummary> {
   const dispatcher = new Agent({ connect: { timeout: opts.timeoutMs }, keepAliveTimeout: 1, pipelining: 0 });
   const results: Sample[] = [];
@@ -71,7 +88,7 @@ export async function sampleProxy(opts: {
     const lane = async () => {
       while (next < opts.samples && !opts.signal.aborted) {
         next++;
-        results.push(await sampleOnce(opts.url, dispatcher, opts.timeoutMs, opts.signal));
+        results.push(await sampleOnce(opts.url, dispatcher, opts.timeoutMs, opts.signal, opts.request ?? {}));
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 5, opts.samples) }, lane));
@@ -90,6 +107,7 @@ export async function sampleProxy(opts: {
   const p95 = percentile(answered, 95);
   return {
     url: opts.url,
+    ...(opts.request?.method && opts.request.method !== 'GET' ? { method: opts.request.method } : {}),
     samples: results.length,
     gateway_errors: gateway.length,
     gateway_error_share: results.length === 0 ? 0 : round(gateway.length / results.length, 3),

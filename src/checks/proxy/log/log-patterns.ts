@@ -21,6 +21,10 @@ export const SIGNATURES = {
   protocol_error: { kind: 'protocol', meaning: 'the upstream answered something other than valid HTTP' },
   header_too_big: { kind: 'protocol', meaning: "the upstream's response headers overflow the proxy buffer" },
   overloaded: { kind: 'capacity', meaning: 'the proxy queued or shed the request: limits reached' },
+  backlog_full: {
+    kind: 'capacity',
+    meaning: "the upstream's listen backlog is full: no free worker takes the connection (EAGAIN)",
+  },
   no_route: { kind: 'routing', meaning: 'the proxy has no route or cluster for the request' },
   client_abort: { kind: 'client', meaning: 'the client went away before the answer' },
   other: { kind: 'other', meaning: 'another upstream error' },

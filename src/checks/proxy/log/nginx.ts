@@ -16,13 +16,16 @@ interface Rule {
  * also contain. Errnos are matched by number: musl and glibc word them differently.
  */
 const RULES: readonly Rule[] = [
-  { test: /while SSL handshaking to upstream|SSL_do_handshake\(\) failed/, signature: 'tls' },
+  {
+    test: /while SSL handshaking to upstream|SSL_do_handshake\(\) failed|upstream SSL certificate/,
+    signature: 'tls',
+  },
   { test: /no live upstreams/, signature: 'no_live_upstreams' },
   { test: /could not be resolved/, signature: 'dns' },
   { test: /host not found in upstream/, signature: 'config_host_not_found' },
   { test: /upstream timed out \(110: [^)]*\) while connecting to upstream/, signature: 'connect_timeout' },
   { test: /upstream timed out/, signature: 'timeout' },
-  { test: /connect\(\) to unix:\S* failed \(11: /, signature: 'overloaded' },
+  { test: /connect\(\) to unix:\S* failed \(11: /, signature: 'backlog_full' },
   { test: /connect\(\) (?:to \S+ )?failed \((?:111|2|13): /, signature: 'refused' },
   { test: /\((?:101|113): /, signature: 'unreachable' },
   { test: /upstream prematurely closed connection/, signature: 'premature_close' },

@@ -42,6 +42,8 @@ export interface SignatureCount {
   count: number;
   /** ISO time of the newest line with this signature. */
   last_at: string | null;
+  /** ISO time of the oldest line with this signature inside the window. */
+  first_at?: string | null;
   upstreams: UpstreamCount[];
   /** The proxy's own words for it, e.g. `111: Connection refused`, `SH--`, `UF,URX`. */
   raw: string;
@@ -54,6 +56,10 @@ export interface ProxyLogSummary {
   path: string;
   format: ProxyLogFormat;
   window_minutes: number;
+  /** ISO time the log was read: how long it has been quiet is measured from here. */
+  read_at?: string;
+  /** How long the log must be quiet after its last error before the incident counts as over. */
+  quiet_minutes?: number;
   bytes_read: number;
   file_size: number;
   /** The file is larger than max_bytes, or the store hit its line limit: older lines were not read. */
@@ -147,11 +153,13 @@ export function summariseLines(
   const signatures: SignatureCount[] = [...groups]
     .map(([id, entries]) => {
       const newest = entries.reduce((max, e) => Math.max(max, e.at ?? 0), 0);
+      const oldest = entries.reduce((min, e) => Math.min(min, e.at ?? newest), newest);
       return {
         id,
         kind: SIGNATURES[id].kind,
         count: entries.length,
         last_at: new Date(newest).toISOString(),
+        first_at: new Date(oldest).toISOString(),
         upstreams: countUpstreams(entries),
         raw: entries[entries.length - 1]?.raw ?? '',
       };
@@ -185,6 +193,8 @@ export async function readProxyLog(
     source,
     format: config.format,
     window_minutes: config.window_minutes,
+    quiet_minutes: config.quiet_minutes,
+    read_at: new Date(req.now).toISOString(),
   };
   try {
     const read = await LOG_SOURCES[source]({ ...req, since, until: req.now + 1 });
