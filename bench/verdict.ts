@@ -24,11 +24,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { LocalSlack } from '../src/demo/local-slack.js';
-import { IncidentStore } from '../src/ingest/store.js';
 import { silentLogger } from '../src/log.js';
 import { start } from '../src/main.js';
 import { type Playbook, PlaybookSchema } from '../src/playbooks/schema.js';
 import { signPagerDuty } from '../src/sources/signing.js';
+import { IncidentStore } from '../src/store/store.js';
 import { startRedis } from '../test/helpers/redis.js';
 
 const N = Number(process.env.N ?? 50);

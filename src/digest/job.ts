@@ -1,7 +1,8 @@
 import type { WebClient } from '@slack/web-api';
-import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
 import type { JobData } from '../queue/jobs.js';
+import type { RedisClient } from '../redis.js';
+import type { IncidentStore } from '../store/store.js';
 import { buildDigest } from './build.js';
 import { IncidentHistory } from './history.js';
 import { type PostResult, postDigest } from './post.js';
@@ -10,7 +11,7 @@ import { type IsoWeek, lastCompleteWeek, parseWeek, previousWeek, weekRange } fr
 
 /** Reads the week and the one before from Redis (trimming old index entries first) and builds the digest. */
 export async function composeDigest(
-  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>,
+  store: Pick<IncidentStore, 'between' | 'trimHistory'>,
   week: IsoWeek | undefined,
   tz: string,
   now: Date,
@@ -26,7 +27,10 @@ export async function composeDigest(
 }
 
 export interface DigestJobDeps {
-  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>;
+  store: Pick<IncidentStore, 'between' | 'trimHistory'>;
+  /** The digest's own records (posted-once claims), beside the incidents. */
+  redis: RedisClient;
+  prefix: string;
   /** null when SLACK_BOT_TOKEN is unset: the digest is built and logged, not posted. */
   slack: WebClient | null;
   /** DIGEST_CHANNEL, else SLACK_CHANNEL. */
@@ -60,7 +64,7 @@ export function createDigestHandler(deps: DigestJobDeps) {
       return { posted: false, reason: 'no-slack', week: digest.week };
     }
     return postDigest(
-      { client: deps.slack, redis: deps.store.redis, prefix: deps.store.prefix, log: scoped },
+      { client: deps.slack, redis: deps.redis, prefix: deps.prefix, log: scoped },
       digest,
       channel,
       data.channel ? 'manual' : 'scheduled',

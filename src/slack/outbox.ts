@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { isGatewatchError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { incidentKeys } from '../store/keys.js';
 import { callSlack } from './client.js';
 
 /**
@@ -40,17 +41,17 @@ export interface Claim {
 
 /** Announcements of posts, and the channel ids learnt for `#names`, in Redis under the store's prefix. */
 export class PostingIntents {
+  private readonly intentKey: (incidentId: string) => string;
+  private readonly channelsKey: string;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlSeconds: number,
-  ) {}
-
-  private intentKey(incidentId: string) {
-    return `${this.prefix}:slack-posting:${incidentId}`;
-  }
-  private get channelsKey() {
-    return `${this.prefix}:slack-channels`;
+  ) {
+    const keys = incidentKeys(prefix);
+    this.intentKey = keys.slackPosting;
+    this.channelsKey = keys.slackChannels;
   }
 
   /** Announces a post of `what` (`root`, `verdict:RUN`); an earlier announcement wins, so its time is kept. */

@@ -1,24 +1,18 @@
 import type { WebClient } from '@slack/web-api';
-import type { Incident } from '../ingest/incident.js';
-import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
+import type { Incident, Member } from '../store/incident.js';
+import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 import { callSlack, createSlackClient } from './client.js';
-import {
-  type CheckProgress,
-  rootMessage,
-  rootMetadata,
-  verdictBlocks,
-  verdictMetadata,
-  verdictText,
-} from './format.js';
+import { type CheckProgress, rootMetadata, verdictBlocks, verdictMetadata, verdictText } from './format.js';
+import { coversLine, joinedMessage, lifecycleRoot } from './lifecycle-blocks.js';
 import {
   findRootTs,
   findVerdictTs,
   lookup,
   POST_CLIENT_OPTIONS,
   type Posted,
-  PostingIntents,
+  type PostingIntents,
   postOnce,
 } from './outbox.js';
 
@@ -31,11 +25,11 @@ export interface SlackThreadDeps {
    */
   postClient?: WebClient;
   store: IncidentStore;
+  /** Announcements of posts, so a post whose answer was lost is looked up before posting again. */
+  intents: PostingIntents;
   defaultChannel: string;
   log: Logger;
 }
-
-const DAY_S = 24 * 3600;
 
 /**
  * An incident's Slack thread: one root message, edited as the incident moves,
@@ -49,7 +43,7 @@ export class SlackThread {
   private readonly postClient: WebClient;
 
   constructor(private readonly deps: SlackThreadDeps) {
-    this.intents = new PostingIntents(deps.store.redis, deps.store.prefix, deps.store.retentionDays * DAY_S);
+    this.intents = deps.intents;
     this.postClient =
       deps.postClient ??
       createSlackClient(
@@ -73,7 +67,7 @@ export class SlackThread {
     const claim = await this.intents.claim(inc.id, 'root');
     const find = () => this.findRoot(inc.id, target, claim.since, log);
     const earlier = claim.first ? null : await lookup('conversations.history', find, log);
-    const msg = rootMessage(inc);
+    const msg = lifecycleRoot(inc);
     const posted = earlier
       ? { ...earlier, adopted: true }
       : await postOnce({
@@ -82,7 +76,7 @@ export class SlackThread {
           find,
           log,
         });
-    await this.deps.store.update(inc.id, { channel: posted.channel, rootTs: posted.ts });
+    await this.deps.store.recordRoot(inc.id, posted.channel, posted.ts);
     await this.intents.rememberChannel(target, posted.channel);
     inc.channel = posted.channel;
     inc.rootTs = posted.ts;
@@ -112,7 +106,7 @@ export class SlackThread {
   /** Edits the root message to show the incident as it is now, with live check progress while diagnosing. */
   async updateRoot(inc: Incident, progress?: CheckProgress): Promise<void> {
     if (!inc.channel || !inc.rootTs) return;
-    const msg = rootMessage(inc, progress);
+    const msg = lifecycleRoot(inc, progress);
     await callSlack('chat.update', () =>
       this.deps.client.chat.update({
         channel: inc.channel!,
@@ -123,7 +117,8 @@ export class SlackThread {
     );
   }
 
-  async postVerdict(inc: Incident, verdict: Verdict): Promise<string> {
+  /** The run's verdict as a reply in the thread, naming every member it covers when others joined. */
+  async postVerdict(inc: Incident, verdict: Verdict, covered: readonly Member[] = []): Promise<string> {
     const done = await this.verdictTsOf(inc);
     if (done) return done;
     const root = await this.ensureRoot(inc);
@@ -135,6 +130,8 @@ export class SlackThread {
     };
     const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
     const meta = verdictMetadata(verdict);
+    const covers = coversLine(inc, covered);
+    const blocks = verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' });
     const posted = earlier
       ? { ...earlier, adopted: true }
       : await postOnce({
@@ -142,20 +139,36 @@ export class SlackThread {
           args: {
             channel: root.channel,
             thread_ts: root.ts,
-            text: verdictText(verdict),
-            blocks: verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' }),
+            text: covers ? `${verdictText(verdict)}\n${covers}` : verdictText(verdict),
+            blocks: covers
+              ? [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: covers.slice(0, 2900) }] }]
+              : blocks,
             // The run tells this run's verdict from earlier ones in the thread when looking it up.
             metadata: { ...meta, event_payload: { ...meta.event_payload, run: inc.run } } as never,
           },
           find,
           log,
         });
-    await this.deps.store.update(inc.id, { verdictTs: `${inc.run}:${posted.ts}` });
+    await this.deps.store.recordVerdictTs(inc.id, inc.run, posted.ts);
     inc.verdictTs = `${inc.run}:${posted.ts}`;
     log.info(
       { ts: posted.ts, cause: verdict.cause },
       posted.adopted ? 'verdict found in Slack and adopted' : 'verdict posted',
     );
+    return posted.ts;
+  }
+
+  /** One reply naming the members that joined after the verdict, with the verdict they share. */
+  async postJoined(inc: Incident, verdict: Verdict, members: readonly Member[]): Promise<string> {
+    const root = await this.ensureRoot(inc);
+    const msg = joinedMessage(inc, verdict, members);
+    const posted = await postOnce({
+      client: this.postClient,
+      args: { channel: root.channel, thread_ts: root.ts, ...msg, metadata: msg.metadata as never },
+      // A lost answer is retried rather than looked up: at worst the joiners are named twice.
+      find: async () => null,
+      log: this.deps.log.child({ incident: inc.id, post: 'joined' }),
+    });
     return posted.ts;
   }
 

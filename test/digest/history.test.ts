@@ -6,6 +6,7 @@ import { composeDigest } from '../../src/digest/job.js';
 import { renderDigestBlocks } from '../../src/digest/render-blocks.js';
 import { renderDigestText } from '../../src/digest/render-text.js';
 import { parseWeek } from '../../src/digest/week.js';
+import { IncidentStore } from '../../src/store/store.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { MIN, seed, TWO_WEEKS } from './seed.js';
 
@@ -15,7 +16,7 @@ describe('the digest of a seeded history in a real Redis', () => {
   let server: PrivateRedis;
   let redis: Redis;
   const prefix = `{gwdigest-${randomBytes(3).toString('hex')}}`;
-  const store = () => ({ redis, prefix, retentionDays: 90 });
+  const store = () => new IncidentStore(redis, prefix, 90);
 
   beforeAll(async () => {
     server = await startRedis();
@@ -184,7 +185,7 @@ describe('the digest of a seeded history in a real Redis', () => {
       { id: 'old', service: 'checkout-api', onset: new Date(at.getTime() - 91 * DAY).toISOString() },
       { id: 'kept', service: 'checkout-api', onset: new Date(at.getTime() - 89 * DAY).toISOString() },
     ]);
-    const history = new IncidentHistory({ redis, prefix: p, retentionDays: 90 });
+    const history = new IncidentHistory(new IncidentStore(redis, p, 90));
     expect(await history.trim(at)).toBe(2);
     expect(await redis.zrange(`${p}:index`, 0, -1)).toEqual([kept!.id]);
     expect(await redis.zrange(`${p}:index:checkout-api`, 0, -1)).toEqual([kept!.id]);
@@ -193,7 +194,7 @@ describe('the digest of a seeded history in a real Redis', () => {
     await seed(redis, p, [
       { id: 'old2', service: 'search-api', onset: new Date(at.getTime() - 100 * DAY).toISOString() },
     ]);
-    await composeDigest({ redis, prefix: p, retentionDays: 90 }, undefined, 'UTC', at);
+    await composeDigest(new IncidentStore(redis, p, 90), undefined, 'UTC', at);
     expect(await redis.zcard(`${p}:index:search-api`)).toBe(0);
   });
 
@@ -232,7 +233,7 @@ describe('the digest of a seeded history in a real Redis', () => {
         },
       ]);
     });
-    const tzStore = () => ({ redis, prefix: p, retentionDays: 90 });
+    const tzStore = () => new IncidentStore(redis, p, 90);
     const at = new Date('2026-04-01T00:00:00Z');
 
     it('Europe/Berlin: Monday 00:00 CET to Monday 00:00 CEST, 167 hours', async () => {
