@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
 import type { Incident, Member } from '../store/incident.js';
@@ -25,6 +26,8 @@ export interface SlackThreadDeps {
    */
   postClient?: WebClient;
   store: IncidentStore;
+  /** How long one attempt may hold a post to itself before another takes over (a crashed worker's). */
+  leaseMs?: number;
   /** Announcements of posts, so a post whose answer was lost is looked up before posting again. */
   intents: PostingIntents;
   defaultChannel: string;
@@ -38,6 +41,9 @@ export interface SlackThreadDeps {
  * a post is announced before it is sent, so an attempt that died between Slack
  * taking a message and its ts reaching Redis is found in Slack and adopted.
  */
+const DEFAULT_LEASE_MS = 30_000;
+const LEASE_POLL_MS = 50;
+
 export class SlackThread {
   private readonly intents: PostingIntents;
   private readonly postClient: WebClient;
@@ -53,15 +59,45 @@ export class SlackThread {
       );
   }
 
+  /**
+   * Runs `post` as the only attempt posting `what` of the incident: another one running at the
+   * same moment waits until `stored` shows its ts (or its lease ends) and takes that instead.
+   */
+  private async alone<T>(
+    incidentId: string,
+    what: string,
+    stored: () => Promise<T | null>,
+    post: () => Promise<T>,
+  ): Promise<T> {
+    for (;;) {
+      const done = await stored();
+      if (done) return done;
+      const token = await this.intents.lease(incidentId, what, this.deps.leaseMs ?? DEFAULT_LEASE_MS);
+      if (token) {
+        try {
+          return (await stored()) ?? (await post());
+        } finally {
+          await this.intents.release(incidentId, what, token);
+        }
+      }
+      await sleep(LEASE_POLL_MS);
+    }
+  }
+
   async ensureRoot(inc: Incident, channel?: string): Promise<Posted> {
     if (inc.channel && inc.rootTs) return { channel: inc.channel, ts: inc.rootTs };
-    // Another attempt of this job may have posted since `inc` was read.
-    const stored = await this.deps.store.get(inc.id);
-    if (stored?.channel && stored.rootTs) {
-      inc.channel = stored.channel;
-      inc.rootTs = stored.rootTs;
-      return { channel: stored.channel, ts: stored.rootTs };
-    }
+    // Another attempt of this job may have posted since `inc` was read, or be posting right now.
+    const stored = async (): Promise<Posted | null> => {
+      const s = await this.deps.store.get(inc.id);
+      return s?.channel && s.rootTs ? { channel: s.channel, ts: s.rootTs } : null;
+    };
+    const root = await this.alone(inc.id, 'root', stored, () => this.postRoot(inc, channel));
+    inc.channel = root.channel;
+    inc.rootTs = root.ts;
+    return root;
+  }
+
+  private async postRoot(inc: Incident, channel?: string): Promise<Posted> {
     const target = inc.channel ?? channel ?? this.deps.defaultChannel;
     const log = this.deps.log.child({ incident: inc.id, post: 'root' });
     const claim = await this.intents.claim(inc.id, 'root');
@@ -119,9 +155,21 @@ export class SlackThread {
 
   /** The run's verdict as a reply in the thread, naming every member it covers when others joined. */
   async postVerdict(inc: Incident, verdict: Verdict, covered: readonly Member[] = []): Promise<string> {
-    const done = await this.verdictTsOf(inc);
-    if (done) return done;
     const root = await this.ensureRoot(inc);
+    return this.alone(
+      inc.id,
+      `verdict:${inc.run}`,
+      () => this.verdictTsOf(inc),
+      () => this.postVerdictOnce(inc, verdict, covered, root),
+    );
+  }
+
+  private async postVerdictOnce(
+    inc: Incident,
+    verdict: Verdict,
+    covered: readonly Member[],
+    root: Posted,
+  ): Promise<string> {
     const log = this.deps.log.child({ incident: inc.id, run: inc.run, post: 'verdict' });
     const claim = await this.intents.claim(inc.id, `verdict:${inc.run}`);
     const find = async (): Promise<Posted | null> => {

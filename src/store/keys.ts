@@ -53,6 +53,8 @@ export function incidentKeys(prefix: string) {
     /** Slack posts announced before they are sent, by incident id. */
     slackPosting: (id: string) => `${prefix}:slack-posting:${id}`,
     slackChannels: `${prefix}:slack-channels`,
+    /** Held by the one attempt posting `what` (root, verdict:RUN) of an incident right now. */
+    slackLease: (id: string, what: string) => `${prefix}:slack-lease:${id}:${what}`,
   };
 }
 
