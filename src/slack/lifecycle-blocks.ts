@@ -14,8 +14,10 @@ export const RESOLVE_ACTION_ID = 'gatewatch_resolve';
 /** Metadata event of the reply telling joined incidents the verdict. */
 export const JOINED_EVENT = 'gatewatch_joined';
 
-/** Members named in full; a storm of alerts is summed up after these. */
-const NAMED_MEMBERS = 10;
+/** Members named; a storm of alerts is summed up after these. */
+const NAMED_MEMBERS = 50;
+/** Up to this many members, each is named with its title. */
+const TITLED_MEMBERS = 5;
 
 const SOURCE_NAME: Record<string, string> = {
   pagerduty: 'PagerDuty incident',
@@ -24,15 +26,19 @@ const SOURCE_NAME: Record<string, string> = {
   generic: 'alert',
 };
 
-function memberText(m: Member): string {
+function memberText(m: Member, titled: boolean): string {
   const name = `${SOURCE_NAME[m.source] ?? m.source} ${m.key}`;
   const shown = m.url ? `<${m.url}|${escapeMrkdwn(name)}>` : escapeMrkdwn(name);
-  return `${shown} (${escapeMrkdwn(truncate(m.title, 120, '…'))})`;
+  return titled ? `${shown} (${escapeMrkdwn(truncate(m.title, 120, '…'))})` : shown;
 }
 
-/** "PagerDuty incident PA (title), PagerDuty incident PB (title) and 3 more". */
+/** "PagerDuty incident PA (title), PagerDuty incident PB (title)"; many are named without titles, a storm summed up. */
 export function membersText(members: readonly Member[]): string {
-  const named = members.slice(0, NAMED_MEMBERS).map(memberText).join(', ');
+  const titled = members.length <= TITLED_MEMBERS;
+  const named = members
+    .slice(0, NAMED_MEMBERS)
+    .map((m) => memberText(m, titled))
+    .join(', ');
   const rest = members.length - NAMED_MEMBERS;
   return rest > 0 ? `${named} and ${rest} more` : named;
 }
