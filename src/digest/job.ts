@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { JobData } from '../queue/jobs.js';
 import type { RedisClient } from '../redis.js';
 import type { IncidentStore } from '../store/store.js';
-import { buildDigest } from './build.js';
+import { buildDigest, CAPACITY_WEEKS } from './build.js';
 import { IncidentHistory } from './history.js';
 import { type PostResult, postDigest } from './post.js';
 import type { Digest } from './types.js';
@@ -19,11 +19,12 @@ export async function composeDigest(
   const history = new IncidentHistory(store);
   await history.trim(now);
   const w = week ?? lastCompleteWeek(now, tz);
-  const [current, previous] = await Promise.all([
+  const [current, previous, recent] = await Promise.all([
     history.forWeek(weekRange(w, tz)),
     history.forWeek(weekRange(previousWeek(w), tz)),
+    history.forWeeksEnding(weekRange(w, tz), CAPACITY_WEEKS),
   ]);
-  return buildDigest(current, w, previous, tz, now);
+  return buildDigest(current, w, previous, tz, now, recent);
 }
 
 export interface DigestJobDeps {

@@ -7,7 +7,6 @@ import { resolveFromButton } from '../../src/slack/interactions.js';
 import { IncidentStore } from '../../src/store/store.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
-import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { healthyUpstream, refusingUpstream, type Upstream } from '../helpers/upstreams.js';
 import { pagerdutyEvent, pagerdutyHeaders, post } from './send.js';
