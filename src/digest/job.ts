@@ -1,6 +1,5 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
-import type { JobData } from '../queue/jobs.js';
 import type { RedisClient } from '../redis.js';
 import type { IncidentStore } from '../store/store.js';
 import { buildDigest, CAPACITY_WEEKS } from './build.js';
@@ -27,6 +26,12 @@ export async function composeDigest(
   return buildDigest(current, w, previous, tz, now, recent);
 }
 
+/** A digest to build: the last complete week unless one is named; the default channel unless one is named. */
+export interface DigestRequest {
+  week?: string;
+  channel?: string;
+}
+
 export interface DigestJobDeps {
   store: Pick<IncidentStore, 'between' | 'trimHistory'>;
   /** The digest's own records (posted-once claims), beside the incidents. */
@@ -47,7 +52,7 @@ export type DigestJobResult = PostResult | { posted: false; reason: 'no-slack'; 
  * weekly run (posted once per week); with one, a person asked via `/gateway digest`.
  */
 export function createDigestHandler(deps: DigestJobDeps) {
-  return async (data: Extract<JobData, { kind: 'digest' }>, log: Logger): Promise<DigestJobResult> => {
+  return async (data: DigestRequest, log: Logger): Promise<DigestJobResult> => {
     const now = (deps.now ?? (() => new Date()))();
     const digest = await composeDigest(
       deps.store,
