@@ -4,6 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PlaybookSet } from '../playbooks/load.js';
+import type { Playbook } from '../playbooks/schema.js';
 import type { IncidentStore } from '../store/store.js';
 import { mayRunChecks } from './allowlist.js';
 
@@ -93,8 +94,14 @@ export async function resolveByHand(
   return outcome === 'unknown' ? 'unknown' : 'already';
 }
 
-/** The playbook a command names, or the private answer saying why there is none. */
-function namedPlaybook(verb: string, name: string | undefined, deps: CommandDeps) {
+/** The playbook a command names and the requester may act on, or the private answer saying why not. */
+async function permittedPlaybook(
+  verb: string,
+  name: string | undefined,
+  cmd: Pick<SlashCommand, 'channel_id' | 'user_id'> & { channel_name?: string },
+  deps: CommandDeps,
+  client?: Pick<WebClient, 'usergroups'>,
+): Promise<{ playbook: Playbook } | { reply: string }> {
   const known = [...deps.playbooks.keys()];
   if (!name) return { reply: `Usage: \`/gateway ${verb} SERVICE\`. Known services: ${known.join(', ')}` };
   const playbook = deps.playbooks.get(name);
@@ -102,7 +109,12 @@ function namedPlaybook(verb: string, name: string | undefined, deps: CommandDeps
     return {
       reply: `I don't know a service called "${name}". Known services, closest first: ${closestServices(name, known).join(', ')}`,
     };
-  return { playbook };
+  const permission = await mayRunChecks(
+    playbook,
+    { channelId: cmd.channel_id, channelName: cmd.channel_name, userId: cmd.user_id },
+    client,
+  );
+  return permission.allowed ? { playbook } : { reply: permission.why };
 }
 
 /** The `/gateway` command as a plain function of its text: what to answer, and what to enqueue. */
@@ -114,15 +126,9 @@ export async function runGatewayCommand(
   const [verb = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
   switch (verb.toLowerCase()) {
     case 'check': {
-      const named = namedPlaybook('check', args[0], deps);
-      if (!named.playbook) return { response_type: 'ephemeral', text: named.reply };
-      const { playbook } = named;
-      const permission = await mayRunChecks(
-        playbook,
-        { channelId: cmd.channel_id, channelName: cmd.channel_name, userId: cmd.user_id },
-        client,
-      );
-      if (!permission.allowed) return { response_type: 'ephemeral', text: permission.why };
+      const permitted = await permittedPlaybook('check', args[0], cmd, deps, client);
+      if ('reply' in permitted) return { response_type: 'ephemeral', text: permitted.reply };
+      const { playbook } = permitted;
       // A check run of its own, ending at its verdict; during an open incident, a new run of that incident.
       const res = await deps.store.startCheck({
         service: playbook.service,
@@ -136,15 +142,9 @@ export async function runGatewayCommand(
       };
     }
     case 'resolve': {
-      const named = namedPlaybook('resolve', args[0], deps);
-      if (!named.playbook) return { response_type: 'ephemeral', text: named.reply };
-      const { playbook } = named;
-      const permission = await mayRunChecks(
-        playbook,
-        { channelId: cmd.channel_id, channelName: cmd.channel_name, userId: cmd.user_id },
-        client,
-      );
-      if (!permission.allowed) return { response_type: 'ephemeral', text: permission.why };
+      const permitted = await permittedPlaybook('resolve', args[0], cmd, deps, client);
+      if ('reply' in permitted) return { response_type: 'ephemeral', text: permitted.reply };
+      const { playbook } = permitted;
       const open = await deps.store.openIncidentOf(playbook.service);
       const outcome = open ? await resolveByHand(deps, open.id, cmd.user_id) : 'unknown';
       return {

@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PagerDutyClient } from '../pagerduty/client.js';
 import type { PlaybookSet } from '../playbooks/load.js';
+import type { Incident } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import { mayRunChecks, type Requester } from './allowlist.js';
 import { ALL_CAUSES, isCause } from './causes.js';
@@ -21,6 +22,22 @@ export interface InteractionDeps {
   log: Logger;
 }
 
+/** Runs a button's action on the incident it names, if the one who pressed it may run its service's checks. */
+async function asPermitted(
+  incidentId: string,
+  who: Requester,
+  deps: InteractionDeps,
+  client: Pick<WebClient, 'usergroups'> | undefined,
+  action: (inc: Incident) => Promise<string>,
+): Promise<string> {
+  const inc = await deps.store.get(incidentId);
+  if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
+  const playbook = deps.playbooks.get(inc.service);
+  if (!playbook) return `There is no playbook for ${inc.service} any more.`;
+  const permission = await mayRunChecks(playbook, who, client);
+  return permission.allowed ? action(inc) : permission.why;
+}
+
 /** "Re-run checks": a new diagnosis run whose verdict lands in the same thread. */
 export async function rerunChecks(
   incidentId: string,
@@ -28,14 +45,10 @@ export async function rerunChecks(
   deps: InteractionDeps,
   client?: Pick<WebClient, 'usergroups'>,
 ): Promise<string> {
-  const inc = await deps.store.get(incidentId);
-  if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
-  const playbook = deps.playbooks.get(inc.service);
-  if (!playbook) return `There is no playbook for ${inc.service} any more.`;
-  const permission = await mayRunChecks(playbook, who, client);
-  if (!permission.allowed) return permission.why;
-  const run = await queueRerun(deps, inc.id);
-  return `Re-running the checks of *${inc.service}* (run ${run}); the verdict follows in this thread.`;
+  return asPermitted(incidentId, who, deps, client, async (inc) => {
+    const run = await queueRerun(deps, inc.id);
+    return `Re-running the checks of *${inc.service}* (run ${run}); the verdict follows in this thread.`;
+  });
 }
 
 /** "Acknowledge": acknowledges the PagerDuty incident, then the root message shows it. */
@@ -81,17 +94,11 @@ export async function resolveFromButton(
   deps: InteractionDeps,
   client?: Pick<WebClient, 'usergroups'>,
 ): Promise<string> {
-  const inc = await deps.store.get(incidentId);
-  if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
-  const playbook = deps.playbooks.get(inc.service);
-  if (playbook) {
-    const permission = await mayRunChecks(playbook, who, client);
-    if (!permission.allowed) return permission.why;
-  }
-  const outcome = await resolveByHand(deps, inc.id, who.userId);
-  return outcome === 'resolved'
-    ? `<@${who.userId}> resolved ${inc.id}; the next alert of *${inc.service}* opens a new incident.`
-    : `${inc.id} had already ended.`;
+  return asPermitted(incidentId, who, deps, client, async (inc) =>
+    (await resolveByHand(deps, inc.id, who.userId)) === 'resolved'
+      ? `<@${who.userId}> resolved ${inc.id}; the next alert of *${inc.service}* opens a new incident.`
+      : `${inc.id} had already ended.`,
+  );
 }
 
 function requester(body: BlockAction): Requester {

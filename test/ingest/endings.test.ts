@@ -1,28 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import type { Playbook } from '../../src/playbooks/schema.js';
-import { JobQueue } from '../../src/queue/jobs.js';
 import { runGatewayCommand } from '../../src/slack/commands.js';
 import { resolveFromButton } from '../../src/slack/interactions.js';
-import { IncidentStore } from '../../src/store/store.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { playbook } from '../helpers/gatewatch.js';
 import { healthyUpstream, refusingUpstream, type Upstream } from '../helpers/upstreams.js';
-import { pagerdutyEvent, pagerdutyHeaders, post } from './send.js';
+import { lifecycleWorld } from './lifecycle-world.js';
 
 /** Issue 16: every incident ends — by its source, quietly after recovering, by age, or by a person — and says why. */
 describe('every incident ends, and its root message says why', () => {
-  let redis: PrivateRedis;
-  let slack: FakeSlack;
+  let world: Awaited<ReturnType<typeof lifecycleWorld>>;
   let healthy: Upstream;
   let refusing: Upstream;
-  let playbooks: Playbook[];
-  const running: TestGatewatch[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     healthy = await healthyUpstream();
     refusing = await refusingUpstream();
     const svc = (service: string, upstream: Upstream) =>
@@ -31,45 +20,28 @@ describe('every incident ends, and its root message says why', () => {
         match: { pagerduty_services: [`P${service.toUpperCase()}`] },
         checks: { upstream: { targets: [upstream.url], probes: 1, timeout_ms: 1000 } },
       });
-    playbooks = [
+    world = await lifecycleWorld(() => [
       svc('calm', healthy),
       svc('broken', refusing),
       svc('aging', refusing),
       svc('manual', refusing),
       svc('button', refusing),
       svc('source', refusing),
-    ];
+    ]);
   });
 
   afterAll(async () => {
-    for (const gw of running) await gw.close();
-    await slack?.stop();
+    await world?.close();
     await healthy?.close();
     await refusing?.close();
-    await redis?.destroy();
   });
 
-  async function gatewatch(env: Record<string, string> = {}) {
-    const gw = await startGatewatch({ redisUrl: redis.url, slackUrl: slack.url, playbooks, env });
-    running.push(gw);
-    return { gw, store: new IncidentStore(redis.client(), gw.prefix) };
-  }
-
-  function pd(gw: TestGatewatch, service: string, incidentId: string, eventType = 'incident.triggered') {
-    const body = pagerdutyEvent({ eventType, incidentId, serviceId: `P${service.toUpperCase()}` });
-    return post(gw.baseUrl, '/webhooks/pagerduty', body, pagerdutyHeaders(body));
-  }
-
-  const rootOf = (incidentId: string) =>
-    slack.roots().find((m) => m.text.includes(`pagerduty ${incidentId}`));
-  const verdictOf = (incidentId: string) => {
-    const root = rootOf(incidentId);
-    return root
-      ? slack.replies(root.ts).find((m) => m.metadata?.event_type === 'gatewatch_verdict')
-      : undefined;
-  };
+  const pd = (...args: Parameters<typeof world.pagerduty>) => world.pagerduty(...args);
+  const gatewatch = (env?: Record<string, string>) => world.gatewatch(env);
+  const rootOf = (id: string) => world.rootOf(id);
+  const verdictOf = (id: string) => world.repliesOf(id, 'gatewatch_verdict')[0];
   const rootSays = (incidentId: string, pattern: RegExp) =>
-    slack.waitFor(() => {
+    world.slack.waitFor(() => {
       const root = rootOf(incidentId);
       return root && pattern.test(root.text) ? root : undefined;
     });
@@ -77,9 +49,9 @@ describe('every incident ends, and its root message says why', () => {
   it('quiet: a recovered verdict and no alert for INCIDENT_QUIET_MS ends it; an incident that needs a fix does not end that way', async () => {
     const { gw, store } = await gatewatch({ INCIDENT_QUIET_MS: '1000', INCIDENT_SWEEP_MS: '200' });
     expect((await pd(gw, 'broken', 'PBROKEN1')).json).toMatchObject({ status: 'queued' });
-    await slack.waitFor(() => verdictOf('PBROKEN1'));
+    await world.slack.waitFor(() => verdictOf('PBROKEN1'));
     expect((await pd(gw, 'calm', 'PCALM001')).json).toMatchObject({ status: 'queued' });
-    expect(String((await slack.waitFor(() => verdictOf('PCALM001'))).text)).toContain('recovered');
+    expect(String((await world.slack.waitFor(() => verdictOf('PCALM001'))).text)).toContain('recovered');
 
     await rootSays('PCALM001', /ended: recovered, and no alert for 1 s/);
     expect(await store.get('PCALM001')).toMatchObject({ state: 'resolved', endReason: 'quiet' });
@@ -100,64 +72,41 @@ describe('every incident ends, and its root message says why', () => {
   });
 
   it('by hand: /gateway resolve SERVICE ends the open incident and says who; a second one finds none', async () => {
-    const { gw, store } = await gatewatch();
-    const jobs = new JobQueue(redis.client(), gw.prefix, gw.queueName);
-    const deps = {
-      store,
-      jobs,
-      playbooks: new Map(playbooks.map((p) => [p.service, p])),
-      log: silentLogger(),
-    };
-    try {
-      expect((await pd(gw, 'manual', 'PMANUAL1')).json).toMatchObject({ status: 'queued' });
-      await slack.waitFor(() => verdictOf('PMANUAL1'));
-      const cmd = { text: 'resolve manual', channel_id: 'C0ONCALL01', user_id: 'U0RESOLVER' };
-      expect((await runGatewayCommand(cmd, deps)).text).toBe(
-        'Resolved PMANUAL1 of *manual*; the next alert opens a new incident.',
-      );
-      await rootSays('PMANUAL1', /resolved by <@U0RESOLVER> in Slack/);
-      expect(await store.get('PMANUAL1')).toMatchObject({ state: 'resolved', endReason: 'manual' });
-      expect((await runGatewayCommand(cmd, deps)).text).toBe('*manual* has no open incident.');
-      expect((await pd(gw, 'manual', 'PMANUAL2')).json).toEqual({ incident: 'PMANUAL2', status: 'queued' });
-    } finally {
-      await jobs.close();
-    }
+    const { gw, store, slackDeps: deps } = await gatewatch();
+    expect((await pd(gw, 'manual', 'PMANUAL1')).json).toMatchObject({ status: 'queued' });
+    await world.slack.waitFor(() => verdictOf('PMANUAL1'));
+    const cmd = { text: 'resolve manual', channel_id: 'C0ONCALL01', user_id: 'U0RESOLVER' };
+    expect((await runGatewayCommand(cmd, deps)).text).toBe(
+      'Resolved PMANUAL1 of *manual*; the next alert opens a new incident.',
+    );
+    await rootSays('PMANUAL1', /resolved by <@U0RESOLVER> in Slack/);
+    expect(await store.get('PMANUAL1')).toMatchObject({ state: 'resolved', endReason: 'manual' });
+    expect((await runGatewayCommand(cmd, deps)).text).toBe('*manual* has no open incident.');
+    expect((await pd(gw, 'manual', 'PMANUAL2')).json).toEqual({ incident: 'PMANUAL2', status: 'queued' });
   });
 
   it('by hand: the root message carries a Resolve button while open; pressed, it ends the incident and the button goes', async () => {
-    const { gw, store } = await gatewatch();
-    const jobs = new JobQueue(redis.client(), gw.prefix, gw.queueName);
-    const deps = {
-      store,
-      jobs,
-      playbooks: new Map(playbooks.map((p) => [p.service, p])),
-      pagerduty: null,
-      log: silentLogger(),
-    };
-    try {
-      expect((await pd(gw, 'button', 'PBUTTON1')).json).toMatchObject({ status: 'queued' });
-      await slack.waitFor(() => verdictOf('PBUTTON1'));
-      expect(JSON.stringify(rootOf('PBUTTON1')!.blocks)).toContain('gatewatch_resolve');
-      const answer = await resolveFromButton(
-        'PBUTTON1',
-        { channelId: 'C0ONCALL01', userId: 'U0PRESSER' },
-        deps,
-      );
-      expect(answer).toBe('<@U0PRESSER> resolved PBUTTON1; the next alert of *button* opens a new incident.');
-      const root = await rootSays('PBUTTON1', /resolved by <@U0PRESSER> in Slack/);
-      expect(JSON.stringify(root.blocks)).not.toContain('gatewatch_resolve');
-      expect(
-        await resolveFromButton('PBUTTON1', { channelId: 'C0ONCALL01', userId: 'U0PRESSER' }, deps),
-      ).toBe('PBUTTON1 had already ended.');
-    } finally {
-      await jobs.close();
-    }
+    const { gw, slackDeps: deps } = await gatewatch();
+    expect((await pd(gw, 'button', 'PBUTTON1')).json).toMatchObject({ status: 'queued' });
+    await world.slack.waitFor(() => verdictOf('PBUTTON1'));
+    expect(JSON.stringify(rootOf('PBUTTON1')!.blocks)).toContain('gatewatch_resolve');
+    const answer = await resolveFromButton(
+      'PBUTTON1',
+      { channelId: 'C0ONCALL01', userId: 'U0PRESSER' },
+      deps,
+    );
+    expect(answer).toBe('<@U0PRESSER> resolved PBUTTON1; the next alert of *button* opens a new incident.');
+    const root = await rootSays('PBUTTON1', /resolved by <@U0PRESSER> in Slack/);
+    expect(JSON.stringify(root.blocks)).not.toContain('gatewatch_resolve');
+    expect(await resolveFromButton('PBUTTON1', { channelId: 'C0ONCALL01', userId: 'U0PRESSER' }, deps)).toBe(
+      'PBUTTON1 had already ended.',
+    );
   });
 
   it("by the source: PagerDuty's resolve ends it and the root says so", async () => {
     const { gw, store } = await gatewatch();
     expect((await pd(gw, 'source', 'PSOURCE1')).json).toMatchObject({ status: 'queued' });
-    await slack.waitFor(() => verdictOf('PSOURCE1'));
+    await world.slack.waitFor(() => verdictOf('PSOURCE1'));
     expect((await pd(gw, 'source', 'PSOURCE1', 'incident.resolved')).json).toEqual({
       incident: 'PSOURCE1',
       status: 'updated',
