@@ -80,17 +80,15 @@ async function trigger(alert: Alert, service: string, now: Date, deps: IngestDep
     return { incident: res.id, status: 'queued' };
   }
   // Another upstream incident joined: never silent. It hears the fresh verdict, or a new run covers it.
-  if (res.newcomer === 'rediagnose') {
-    await jobs.diagnose(res.id, res.run);
-    return { incident: res.id, status: 'queued' };
-  }
+  if (res.newcomer === 'rediagnose') await jobs.diagnose(res.id, res.run);
   if (res.newcomer === 'announce') await jobs.announceJoiners(res.id);
   // A storm of duplicates asks for a root edit once per sync window, gated in the join script.
   if (res.syncDue) {
     // Still waiting for a worker: re-adding the same job id is a no-op, and covers an enqueue lost to an outage.
-    if (res.state === 'triggered') await jobs.diagnose(res.id, res.run);
+    if (res.state === 'triggered' && res.newcomer !== 'rediagnose') await jobs.diagnose(res.id, res.run);
     await jobs.syncRootWindow(res.id, now.getTime());
   }
+  if (res.newcomer === 'rediagnose') return { incident: res.id, status: 'queued' };
   return { incident: res.id, status: res.newcomer === 'announce' ? 'updated' : 'duplicate' };
 }
 

@@ -23,6 +23,8 @@ const DAY = 24 * 3600;
 const ALIAS_TTL_S = 30 * DAY;
 const ENDED_TTL_S = 2 * DAY;
 const NOTE_CLAIM_TTL_S = 7 * DAY;
+/** How many of the newest incidents the sweep also looks at beside the live set. */
+const LEGACY_SCAN = 500;
 
 export type OpenOrJoin = {
   id: string;
@@ -414,18 +416,24 @@ export class IncidentStore {
     return inc && inc.state !== 'resolved' ? inc : null;
   }
 
-  /** Open incidents, newest first (the lifecycle sweep and `/gateway status`). */
+  /** Open incidents, newest first (`/gateway status`). */
   async openIncidents(): Promise<Incident[]> {
-    const ids = await this.redis.smembers(this.keys.live);
-    const all = await this.getMany(ids);
+    const all = await this.getMany(await this.liveIds());
     return all
       .filter((i) => i.state !== 'resolved')
       .sort((x, y) => y.firstAlertAt.localeCompare(x.firstAlertAt));
   }
 
-  /** Ids of the incidents the lifecycle sweep looks at. */
-  liveIds(): Promise<string[]> {
-    return this.redis.smembers(this.keys.live);
+  /**
+   * Ids of the incidents that may be open, for the lifecycle sweep: the live set, and the newest of
+   * the time index, which covers incidents opened before the live set existed.
+   */
+  async liveIds(): Promise<string[]> {
+    const [live, newest] = await Promise.all([
+      this.redis.smembers(this.keys.live),
+      this.redis.zrevrange(this.keys.index(), 0, LEGACY_SCAN - 1),
+    ]);
+    return [...new Set([...live, ...newest])];
   }
 
   private async getMany(ids: readonly string[]): Promise<Incident[]> {
