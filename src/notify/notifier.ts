@@ -4,7 +4,7 @@ import type { PagerDutyClient } from '../pagerduty/client.js';
 import { Coalescer } from '../slack/coalesce.js';
 import { verdictText } from '../slack/format.js';
 import type { SlackThread } from '../slack/thread.js';
-import type { Incident, Member } from '../store/incident.js';
+import type { Incident, Member, MemberList } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 
@@ -74,13 +74,13 @@ export function createNotifier(deps: NotifierDeps) {
       };
     },
 
-    async verdict(inc: Incident, verdict: Verdict, covered: readonly Member[]) {
+    async verdict(inc: Incident, verdict: Verdict, covered: MemberList) {
       if (slack) {
         await slack.postVerdict(inc, verdict, covered);
         // The final edit, after every live one has landed: the root shows the verdict (or how a check ended).
         await slack.updateRoot(inc);
       }
-      await noteAll(inc, covered, `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}`);
+      await noteAll(inc, covered.shown, `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}`);
     },
 
     async joined(inc: Incident, verdict: Verdict, members: readonly Member[]) {

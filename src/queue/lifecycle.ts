@@ -28,12 +28,18 @@ export async function announceJoiners(data: { incidentId: string }, deps: Lifecy
   const inc = await deps.store.get(data.incidentId);
   // No verdict yet: the run in progress covers them (its verdict names every member).
   if (!inc?.verdict) return 0;
-  const members = await deps.store.pendingMembers(inc.id);
-  if (members.length === 0) return 0;
-  await deps.notifier.joined(inc, inc.verdict, members);
-  await deps.store.membersTold(inc.id, members);
-  deps.log.info({ incident: inc.id, members: members.length }, 'joined incidents told the current verdict');
-  return members.length;
+  let told = 0;
+  // A storm of joiners is told in messages of up to MEMBER_CAP each.
+  for (;;) {
+    const members = await deps.store.pendingMembers(inc.id);
+    if (members.length === 0) break;
+    await deps.notifier.joined(inc, inc.verdict, members);
+    await deps.store.membersTold(inc.id, members);
+    told += members.length;
+  }
+  if (told > 0)
+    deps.log.info({ incident: inc.id, members: told }, 'joined incidents told the current verdict');
+  return told;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Incident, Member } from '../store/incident.js';
+import type { Incident, Member, MemberList } from '../store/incident.js';
 import type { Verdict } from '../verdict/types.js';
 import {
   type Block,
@@ -33,21 +33,21 @@ function memberText(m: Member, titled: boolean): string {
 }
 
 /** "PagerDuty incident PA (title), PagerDuty incident PB (title)"; many are named without titles, a storm summed up. */
-export function membersText(members: readonly Member[]): string {
+export function membersText(members: readonly Member[], total = members.length): string {
   const titled = members.length <= TITLED_MEMBERS;
   const named = members
     .slice(0, NAMED_MEMBERS)
     .map((m) => memberText(m, titled))
     .join(', ');
-  const rest = members.length - NAMED_MEMBERS;
+  const rest = total - Math.min(members.length, NAMED_MEMBERS);
   return rest > 0 ? `${named} and ${rest} more` : named;
 }
 
 /** A verdict names what it covers when more than the incident's opener joined it. */
-export function coversLine(inc: Incident, covered: readonly Member[]): string | null {
-  const others = covered.filter((m) => !(m.source === inc.source && m.key === inc.externalId));
+export function coversLine(inc: Incident, covered: MemberList): string | null {
+  const others = covered.shown.filter((m) => !(m.source === inc.source && m.key === inc.externalId));
   if (others.length === 0) return null;
-  return `This verdict covers ${covered.length} incidents: ${membersText(covered)}`;
+  return `This verdict covers ${covered.total} incidents: ${membersText(covered.shown, covered.total)}`;
 }
 
 function context(text: string): Block {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
-import type { Incident, Member } from '../store/incident.js';
+import type { Incident, Member, MemberList } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 import { callSlack, createSlackClient } from './client.js';
@@ -154,7 +154,11 @@ export class SlackThread {
   }
 
   /** The run's verdict as a reply in the thread, naming every member it covers when others joined. */
-  async postVerdict(inc: Incident, verdict: Verdict, covered: readonly Member[] = []): Promise<string> {
+  async postVerdict(
+    inc: Incident,
+    verdict: Verdict,
+    covered: MemberList = { shown: [], total: 0 },
+  ): Promise<string> {
     const root = await this.ensureRoot(inc);
     return this.alone(
       inc.id,
@@ -167,7 +171,7 @@ export class SlackThread {
   private async postVerdictOnce(
     inc: Incident,
     verdict: Verdict,
-    covered: readonly Member[],
+    covered: MemberList,
     root: Posted,
   ): Promise<string> {
     const log = this.deps.log.child({ incident: inc.id, run: inc.run, post: 'verdict' });

@@ -49,6 +49,12 @@ export interface Member {
   joinedAt: string;
 }
 
+/** Members named by a message: at most a few hundred of them, and how many there are in all. */
+export interface MemberList {
+  shown: Member[];
+  total: number;
+}
+
 const NUMBERS = new Set(['alertCount', 'run']);
 const JSONS = new Set(['verdict']);
 

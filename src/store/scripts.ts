@@ -237,7 +237,8 @@ return 'ok'
  * Run a.run of incident a.id has its verdict (a.verdict, JSON). Only diagnosing (or triggered)
  * becomes diagnosed, so a resolve or acknowledge that landed meanwhile stands; a check run ends here.
  * a: nowIso, nowMs, recovered, checkNote.
- * Returns {outcome ('unknown' | 'superseded' | 'done'), state, member JSON...}: the members the verdict covers.
+ * a.cap: how many members to return at most.
+ * Returns {outcome ('unknown' | 'superseded' | 'done'), state, member count, member JSON...}: the members it covers.
  */
 export const FINISH_DIAGNOSIS = script(`${PRELUDE}${END_FN}
 local ik = L.incident .. a.id
@@ -255,10 +256,18 @@ if state ~= 'resolved' and (redis.call('HGET', ik, 'requestedBy') or '') ~= '' t
   endIncident(a.id, ik, 'check', a.checkNote)
   state = 'resolved'
 end
--- Everyone who joined up to now is covered by this verdict.
+-- Everyone who joined up to now is covered by this verdict; a storm's thousands are counted, a.cap named.
 redis.call('DEL', L.pending .. a.id)
-local out = {'done', state}
-for _, v in ipairs(redis.call('HVALS', L.members .. a.id)) do out[#out + 1] = v end
+local mk = L.members .. a.id
+local out = {'done', state, tostring(redis.call('HLEN', mk))}
+local cursor = '0'
+repeat
+  local page = redis.call('HSCAN', mk, cursor, 'COUNT', a.cap)
+  cursor = page[1]
+  for i = 2, #page[2], 2 do
+    if #out - 3 < a.cap then out[#out + 1] = page[2][i] end
+  end
+until cursor == '0' or #out - 3 >= a.cap
 return out
 `);
 

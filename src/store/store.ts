@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Verdict } from '../verdict/types.js';
-import { type EndReason, fromHash, type Incident, type Member, toHash } from './incident.js';
+import { type EndReason, fromHash, type Incident, type Member, type MemberList, toHash } from './incident.js';
 import { type IncidentKeys, incidentKeys } from './keys.js';
 import {
   ACKNOWLEDGE,
@@ -23,6 +23,8 @@ const DAY = 24 * 3600;
 const ALIAS_TTL_S = 30 * DAY;
 const ENDED_TTL_S = 2 * DAY;
 const NOTE_CLAIM_TTL_S = 7 * DAY;
+/** Members named at most in one message, and PagerDuty incidents noted at most per verdict. */
+export const MEMBER_CAP = 200;
 /** How many of the newest incidents the sweep also looks at beside the live set. */
 const LEGACY_SCAN = 500;
 
@@ -46,7 +48,7 @@ export type ResolveOutcome = { id: string | null; outcome: 'unknown' | 'already'
 
 export type FinishOutcome =
   | { outcome: 'unknown' | 'superseded' }
-  | { outcome: 'done'; state: string; members: Member[] };
+  | { outcome: 'done'; state: string; members: MemberList };
 
 export type EndOutcome = 'unknown' | 'already' | 'open' | 'resolved';
 
@@ -305,10 +307,15 @@ export class IncidentStore {
       nowMs: now.getTime(),
       recovered: verdict.cause === 'recovered',
       checkNote: 'check run: ended at its verdict',
+      cap: MEMBER_CAP,
     });
-    const [outcome, state = '', ...members] = res;
+    const [outcome, state = '', total = '0', ...members] = res;
     if (outcome !== 'done') return { outcome: outcome as 'unknown' | 'superseded' };
-    return { outcome, state, members: sortMembers(members.map((m) => JSON.parse(m) as Member)) };
+    return {
+      outcome,
+      state,
+      members: { shown: sortMembers(members.map((m) => JSON.parse(m) as Member)), total: Number(total) },
+    };
   }
 
   /** Another diagnosis run of the incident (Re-run checks); returns its number. */
@@ -337,9 +344,9 @@ export class IncidentStore {
     });
   }
 
-  /** Members that joined after the verdict and have not been told it yet. */
+  /** Members that joined after the verdict and have not been told it yet (up to MEMBER_CAP at a time). */
   async pendingMembers(id: string): Promise<Member[]> {
-    const names = await this.redis.smembers(this.keys.pending(id));
+    const names = await this.redis.srandmember(this.keys.pending(id), MEMBER_CAP);
     if (names.length === 0) return [];
     const values = await this.redis.hmget(this.keys.members(id), ...names);
     return sortMembers(values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Member));
@@ -351,9 +358,18 @@ export class IncidentStore {
       await this.redis.srem(this.keys.pending(id), ...members.map((m) => `${m.source}:${m.key}`));
   }
 
-  /** Every upstream incident that opened or joined the incident, first first. */
-  async members(id: string): Promise<Member[]> {
-    return sortMembers((await this.redis.hvals(this.keys.members(id))).map((v) => JSON.parse(v) as Member));
+  /** The upstream incidents that opened or joined the incident (up to MEMBER_CAP named), first first. */
+  async members(id: string): Promise<MemberList> {
+    const key = this.keys.members(id);
+    const shown: Member[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', MEMBER_CAP);
+      cursor = next;
+      for (let i = 1; i < flat.length && shown.length < MEMBER_CAP; i += 2)
+        shown.push(JSON.parse(flat[i]!) as Member);
+    } while (cursor !== '0' && shown.length < MEMBER_CAP);
+    return { shown: sortMembers(shown), total: await this.redis.hlen(key) };
   }
 
   /** The source keys of the incident's alerts that are still firing. */

@@ -109,9 +109,30 @@ describe('every lifecycle transition is atomic in Redis: real races', () => {
       const id = results.find((r) => r.outcome === 'created')!.id;
       expect(new Set(results.map((r) => r.id))).toEqual(new Set([id]));
       expect(results.filter((r) => r.outcome === 'joined').every((r) => r.newcomer === 'covered')).toBe(true);
-      expect((await store.members(id)).map((m) => m.key).sort()).toEqual([...keys].sort());
+      expect((await store.members(id)).shown.map((m) => m.key).sort()).toEqual([...keys].sort());
       expect((await store.get(id))?.alertCount).toBe(20);
     }
+  });
+
+  it('a storm of 300 distinct alerts: the verdict covers all 300, naming at most 200 of them', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `fp${String(i).padStart(4, '0')}`);
+    const open = (key: string) =>
+      store.openOrJoin({
+        source: 'alertmanager',
+        key,
+        service: 'am-storm',
+        title: 'HighErrorRate',
+        onsetAt: new Date().toISOString(),
+      });
+    const first = await open(keys[0]!);
+    expect(await store.beginDiagnosis(first.id, 1)).toBe('ok');
+    await Promise.all(keys.slice(1).map(open));
+    const done = await store.finishDiagnosis(first.id, 1, VERDICT);
+    expect(done.outcome).toBe('done');
+    if (done.outcome !== 'done') return;
+    expect(done.members.total).toBe(300);
+    expect(done.members.shown).toHaveLength(200);
+    expect(new Set(done.members.shown.map((m) => m.key)).size).toBe(200);
   });
 
   it('diagnose-done and a resolve at the same moment: the resolve stands, whichever lands first', async () => {
