@@ -12,8 +12,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
-import { LocalSlack } from '../src/demo/local-slack.js';
 import { signPagerDuty } from '../src/sources/signing.js';
+import { FakeSlack as LocalSlack } from '../test/helpers/fake-slack.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { startRedis } from '../test/helpers/redis.js';
 

@@ -29,13 +29,13 @@ import { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
-import { LocalSlack } from '../src/demo/local-slack.js';
 import { silentLogger } from '../src/log.js';
 import { start } from '../src/main.js';
 import { type Playbook, PlaybookSchema } from '../src/playbooks/schema.js';
 import { signPagerDuty } from '../src/sources/signing.js';
 import { IncidentStore } from '../src/store/store.js';
 import { FakePagerDuty } from '../test/helpers/fake-pagerduty.js';
+import { FakeSlack as LocalSlack } from '../test/helpers/fake-slack.js';
 import { waitFor } from '../test/helpers/ports.js';
 import { startRedis } from '../test/helpers/redis.js';
 

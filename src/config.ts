@@ -1,6 +1,7 @@
 import cron from 'cron-parser';
 import { z } from 'zod';
 import { GatewatchError } from './errors.js';
+import { isTimeZone } from './zones.js';
 
 const csv = z
   .string()
@@ -50,17 +51,7 @@ export const ConfigSchema = z.object({
         return false;
       }
     }, 'not a valid cron expression (e.g. "0 9 * * 1")'),
-  DIGEST_TZ: z
-    .string()
-    .default('UTC')
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'not a known IANA time zone'),
+  DIGEST_TZ: z.string().default('UTC').refine(isTimeZone, 'not a known IANA time zone'),
   DIGEST_CHANNEL: z.string().min(1).optional(),
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),

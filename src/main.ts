@@ -182,7 +182,7 @@ async function startWorkers(shared: Shared): Promise<void> {
   closers.push(() => shutdown.close(config.SHUTDOWN_TIMEOUT_MS));
   // Every worker upserts the same schedule; BullMQ makes one digest job per period of it.
   // Not awaited: a worker started while Redis is down schedules once Redis is back.
-  const digestSchedule = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+  const digestSchedule = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName, log);
   digestSchedule
     .scheduleDigest(config.DIGEST_CRON, config.DIGEST_TZ)
     .catch((err: unknown) =>
@@ -193,7 +193,7 @@ async function startWorkers(shared: Shared): Promise<void> {
     .catch((err: unknown) => log.error({ err: String(err) }, 'could not schedule the lifecycle sweep'));
   closers.push(() => digestSchedule.close());
   if (!shared.alsoServes && config.METRICS_PORT !== undefined) {
-    const depth = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+    const depth = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName, log);
     metrics.watchQueue(() => depth.queue.getJobCounts());
     const metricsServer = await serveMetrics(metrics, () => redisAnswers(redis), {
       port: config.METRICS_PORT,
@@ -214,7 +214,7 @@ async function startServer(shared: Shared): Promise<void> {
   if (!(await whenReady(redis, 2000)))
     log.warn('Redis is not reachable yet; webhooks answer 503 until it is');
   const store = new IncidentStore(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS);
-  const jobs = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName);
+  const jobs = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName, log);
   metrics.watchQueue(() => jobs.queue.getJobCounts());
   // Socket Mode when SLACK_APP_TOKEN is set, else Slack's HTTP requests on /slack/events.
   const slackApp: SlackTransport | null =

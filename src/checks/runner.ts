@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CheckName, Playbook } from '../playbooks/schema.js';
+import { redactUserinfo, scrubDeep } from './redact.js';
 import { CHECKS } from './registry.js';
 import type { Check, CheckContext, CheckOutput, CheckResult } from './types.js';
 
@@ -46,7 +47,9 @@ export async function runChecks(playbook: Playbook, opts: RunChecksOptions): Pro
     const started = performance.now();
     const log = opts.log.child({ check: name });
     const finish = (out: CheckOutput): CheckResult => {
-      const result: CheckResult = { name, ...out, duration_ms: Math.round(performance.now() - started) };
+      // Playbooks refuse user:pass@ in URLs; this catches any a check echoes all the same.
+      const clean = scrubDeep(out, redactUserinfo);
+      const result: CheckResult = { name, ...clean, duration_ms: Math.round(performance.now() - started) };
       log.debug({ status: result.status, duration_ms: result.duration_ms }, 'check finished');
       opts.onResult?.(result);
       return result;

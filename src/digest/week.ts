@@ -1,4 +1,5 @@
 import { GatewatchError } from '../errors.js';
+import { zoneOffset } from '../zones.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -81,19 +82,7 @@ export function parseWeek(text: string): IsoWeek {
 
 /** The zone's offset from UTC at an instant, in ms (positive east of Greenwich). */
 export function zoneOffsetMs(instant: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(instant));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return wall - Math.floor(instant / 1000) * 1000;
+  return zoneOffset(tz)(instant);
 }
 
 /** The local calendar date of an instant in a zone. */

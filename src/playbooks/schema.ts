@@ -1,20 +1,32 @@
 import { z } from 'zod';
+import { isTimeZone } from '../zones.js';
+import { titlePatternProblem } from './title-pattern.js';
 
 const envName = z
   .string()
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (secrets never go in playbooks)');
 
-const httpUrl = z.url({ protocol: /^https?$/ });
+const NO_CREDENTIALS =
+  'credentials in a URL (user:pass@) put a secret in the playbook: remove them and name the environment variable that holds them in a `*_env` field (load.authorization_env, database.url_env)';
+
+/** A URL with no userinfo; an unparsable one is left to the URL check to report. */
+function withoutCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return true;
+  }
+}
+
+const httpUrl = z.url({ protocol: /^https?$/ }).refine(withoutCredentials, NO_CREDENTIALS);
 const fraction = z.number().gt(0).lte(1);
 
-const regex = z.string().refine((s) => {
-  try {
-    new RegExp(s, 'i');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
+/** A title rule: RE2 syntax, bounded in size, so matching an alert is linear in its (capped) title. */
+const titlePattern = z.string().superRefine((s, ctx) => {
+  const problem = titlePatternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const ProxyCheckSchema = z.strictObject({
   url: httpUrl.optional(),
@@ -31,6 +43,14 @@ export const ProxyCheckSchema = z.strictObject({
         .min(1024)
         .max(64 * 1024 * 1024)
         .default(1024 * 1024),
+      /**
+       * The zone the proxy stamps its log in (IANA name): nginx and HAProxy write local
+       * time with no zone. Without it the log is read in gatewatch's own zone.
+       */
+      timezone: z
+        .string()
+        .refine(isTimeZone, 'not an IANA time zone name (e.g. "Europe/Berlin", "UTC")')
+        .optional(),
       /** Only lines this recent count: older errors are history, not the incident. */
       window_minutes: z
         .number()
@@ -43,7 +63,7 @@ export const ProxyCheckSchema = z.strictObject({
 });
 
 export const UpstreamCheckSchema = z.strictObject({
-  targets: z.array(z.url({ protocol: /^(https?|tcp)$/ })).min(1),
+  targets: z.array(z.url({ protocol: /^(https?|tcp)$/ }).refine(withoutCredentials, NO_CREDENTIALS)).min(1),
   probes: z.number().int().min(1).max(20).default(3),
   /** Per probe; set it near the proxy's own upstream timeout (nginx proxy_read_timeout) when that is short. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
@@ -58,6 +78,11 @@ export const LoadCheckSchema = z.strictObject({
     .optional(),
   scrape: z.array(httpUrl).optional(),
   stub_status: z.array(httpUrl).optional(),
+  /**
+   * The environment variable holding the `Authorization` header value (`Basic …`, `Bearer …`)
+   * sent to prometheus, scrape and stub_status: credentials never go in their URLs.
+   */
+  authorization_env: envName.optional(),
   cores: z.number().positive().default(1),
   /** Memory capacity of one scraped process (its container limit); without it app memory has no fraction. */
   memory_limit_bytes: z.number().int().positive().optional(),
@@ -113,7 +138,7 @@ export const PlaybookSchema = z.strictObject({
     .strictObject({
       pagerduty_services: z.array(z.string().min(1)).optional(),
       labels: z.record(z.string(), z.string()).optional(),
-      title: regex.optional(),
+      title: titlePattern.optional(),
     })
     .default({}),
   slack: z

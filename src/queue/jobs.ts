@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../log.js';
 
 export const QUEUE_NAME = 'gatewatch';
 
@@ -25,7 +26,7 @@ export class JobQueue {
   readonly queue: Queue<JobData>;
   readonly rootSyncWindowMs = ROOT_SYNC_MS;
 
-  constructor(connection: Redis | Cluster, prefix: string, name = QUEUE_NAME) {
+  constructor(connection: Redis | Cluster, prefix: string, name = QUEUE_NAME, log?: Pick<Logger, 'error'>) {
     this.queue = new Queue<JobData>(name, {
       connection,
       prefix,
@@ -37,9 +38,11 @@ export class JobQueue {
         removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
       },
     });
-    // Connection errors surface on the calls that fail (a webhook answers 503); without a listener
-    // BullMQ would print each one to the console during an outage.
-    this.queue.on('error', () => {});
+    // Connection errors surface on the calls that fail (a webhook answers 503); logging each would
+    // flood the log during an outage. Anything else (a password Redis wants, a script error) is logged.
+    this.queue.on('error', (err) => {
+      if (!isConnectionError(err)) log?.error({ err: err.message, queue: name }, 'queue error');
+    });
   }
 
   diagnose(incidentId: string, run: number) {
@@ -133,4 +136,23 @@ export class JobQueue {
   close() {
     return this.queue.close();
   }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** Redis unreachable or the link dropped: an outage, which the calls that fail already report. */
+function isConnectionError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    (code !== undefined && CONNECTION_CODES.has(code)) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable/.test(err.message)
+  );
 }

@@ -1,3 +1,4 @@
+import type { MessageMetadata } from '@slack/web-api';
 import type { CheckResult } from '../checks/types.js';
 import type { Incident } from '../ingest/incident.js';
 import type { Recommendation, Verdict } from '../verdict/types.js';
@@ -64,13 +65,22 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * For text gatewatch did not write (commit subjects, change summaries, authors):
+ * mrkdwn-escaped, and since Slack has no escape for `*`, `_`, `~` and backquote, a
+ * zero-width space after each keeps them from pairing into bold, italics, strikes or code.
+ */
+export function escapeUntrusted(text: string): string {
+  return escapeMrkdwn(text).replace(/[*_~`]/g, '$&\u200b');
+}
+
 export function truncate(text: string, max: number, note = TRUNCATED): string {
   return text.length <= max ? text : text.slice(0, Math.max(0, max - note.length)) + note;
 }
 
 /** Escaped and cut to `max`: cut first so an entity is never split, then again in case escaping grew it. */
-function clip(raw: string, max: number): string {
-  return truncate(escapeMrkdwn(truncate(raw, max)), max);
+function clip(raw: string, max: number, escapeText = escapeMrkdwn): string {
+  return truncate(escapeText(truncate(raw, max)), max);
 }
 
 function mrkdwnSection(text: string): Block {
@@ -131,7 +141,7 @@ function sourceText(inc: Incident): string {
 export function rootText(inc: Incident): string {
   const alerts = inc.alertCount > 1 ? ` · ${inc.alertCount} alerts` : '';
   const title = inc.source === 'slack' ? 'Check' : '502s';
-  return `:rotating_light: ${title} on *${escapeMrkdwn(inc.service)}*: ${escapeMrkdwn(inc.title)} · ${sourceText(inc)} · ${stateText(inc)}${alerts}`;
+  return `:rotating_light: ${title} on *${escapeMrkdwn(inc.service)}*: ${escapeUntrusted(inc.title)} · ${sourceText(inc)} · ${stateText(inc)}${alerts}`;
 }
 
 function progressText(p: CheckProgress): string {
@@ -157,7 +167,7 @@ export function rootMessage(inc: Incident, progress?: CheckProgress): { text: st
   const alerts = inc.alertCount > 1 ? ` · ${inc.alertCount} alerts` : '';
   const blocks: Block[] = [
     mrkdwnSection(
-      `:rotating_light: *${title} on ${clip(inc.service, 200)}* — ${clip(inc.title, 1000)}${alerts}`,
+      `:rotating_light: *${title} on ${clip(inc.service, 200)}* — ${clip(inc.title, 1000, escapeUntrusted)}${alerts}`,
     ),
     {
       type: 'section',
@@ -187,19 +197,33 @@ function capacityLine(v: Verdict): string | null {
   return `${c.resource} at ${Math.round(c.utilisation * 100)}% on ${c.instances} instance${c.instances === 1 ? '' : 's'} → ${c.suggested_instances} instances bring it under ${Math.round(c.target_utilisation * 100)}%`;
 }
 
-/** The verdict as plain text: the notification, the accessibility fallback, and the PagerDuty note. */
-export function verdictText(v: Verdict): string {
+/** The verdict's text lines: a headline, the body (which carries words from outside), a trailer. */
+function verdictLines(v: Verdict): { head: string; body: string[]; tail: string } {
   const trigger = triggerLine(v);
   const capacity = capacityLine(v);
-  const lines = [
-    `${HEADLINE[v.recommendation]} — ${v.service}: ${CAUSE_TEXT[v.cause]}`,
-    v.summary,
-    ...v.actions.map((a, i) => `${i + 1}. ${a}`),
-    ...(trigger ? [`Trigger: ${trigger}`] : []),
-    ...(capacity ? [`Capacity: ${capacity}`] : []),
-    ...v.checks.map((c) => `[${c.status}] ${c.name} (${c.duration_ms} ms): ${c.summary}`),
-    `cause ${v.cause} · confidence ${Math.round(v.confidence * 100)}% · ${v.duration_ms} ms`,
-  ];
+  return {
+    head: `${HEADLINE[v.recommendation]} — ${v.service}: ${CAUSE_TEXT[v.cause]}`,
+    body: [
+      v.summary,
+      ...v.actions.map((a, i) => `${i + 1}. ${a}`),
+      ...(trigger ? [`Trigger: ${trigger}`] : []),
+      ...(capacity ? [`Capacity: ${capacity}`] : []),
+      ...v.checks.map((c) => `[${c.status}] ${c.name} (${c.duration_ms} ms): ${c.summary}`),
+    ],
+    tail: `cause ${v.cause} · confidence ${Math.round(v.confidence * 100)}% · ${v.duration_ms} ms`,
+  };
+}
+
+/** The verdict as plain text: the PagerDuty note, the CLI. */
+export function verdictText(v: Verdict): string {
+  const { head, body, tail } = verdictLines(v);
+  return truncate([head, ...body, tail].join('\n'), LIMITS.fallbackText);
+}
+
+/** The verdict's Slack `text` (notification and accessibility fallback): mrkdwn, so escaped. */
+export function verdictFallbackText(v: Verdict): string {
+  const { head, body, tail } = verdictLines(v);
+  const lines = [escapeMrkdwn(head), ...body.map(escapeUntrusted), tail];
   return truncate(lines.join('\n'), LIMITS.fallbackText);
 }
 
@@ -245,7 +269,8 @@ export function verdictBlocks(v: Verdict, buttons?: VerdictButtons): Block[] {
   let truncated = false;
 
   const trigger = triggerLine(v);
-  if (trigger) blocks.push(mrkdwnSection(`:rewind: *Trigger:* ${clip(trigger, BUDGET.trigger)}`));
+  if (trigger)
+    blocks.push(mrkdwnSection(`:rewind: *Trigger:* ${clip(trigger, BUDGET.trigger, escapeUntrusted)}`));
 
   if (v.actions.length > 0) {
     const lines = v.actions.map((a, i) => `${i + 1}. ${clip(a, BUDGET.actionLine)}`);
@@ -298,15 +323,36 @@ export function verdictBlocks(v: Verdict, buttons?: VerdictButtons): Block[] {
  * The root message's metadata: it makes the message findable in the channel's
  * history, so a retry after a crash adopts it instead of posting another.
  */
-export function rootMetadata(inc: Pick<Incident, 'id' | 'service' | 'source'>) {
+export function rootMetadata(inc: Pick<Incident, 'id' | 'service' | 'source'>): MessageMetadata {
   return {
     event_type: 'gatewatch_incident',
-    event_payload: { incident: inc.id, service: inc.service, source: inc.source } as Record<string, unknown>,
+    event_payload: { incident: inc.id, service: inc.service, source: inc.source },
   };
 }
 
-export function verdictMetadata(v: Verdict) {
-  return { event_type: 'gatewatch_verdict', event_payload: { ...v } as Record<string, unknown> };
+/** The summary in metadata is for machines that route on the verdict; the message shows all of it. */
+const METADATA_SUMMARY_CHARS = 500;
+
+/**
+ * The verdict reply's metadata: the contract's fields and the run (which tells this
+ * run's reply from earlier ones in the thread), as the flat scalars Slack's
+ * `MessageMetadata` holds. Evidence, actions and checks stay in the message and in
+ * `gatewatch check --json`. Slack has no null: a check with no incident leaves it out.
+ */
+export function verdictMetadata(v: Verdict, run: number): MessageMetadata {
+  return {
+    event_type: 'gatewatch_verdict',
+    event_payload: {
+      service: v.service,
+      ...(v.incident !== null ? { incident: v.incident } : {}),
+      recommendation: v.recommendation,
+      cause: v.cause,
+      confidence: v.confidence,
+      summary: truncate(v.summary, METADATA_SUMMARY_CHARS, '…'),
+      duration_ms: v.duration_ms,
+      run,
+    },
+  };
 }
 
 /** The ephemeral question "which cause was right?", one option per cause. */

@@ -5,7 +5,13 @@ import type { Incident, Member, MemberList } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 import { callSlack, createSlackClient } from './client.js';
-import { type CheckProgress, rootMetadata, verdictBlocks, verdictMetadata, verdictText } from './format.js';
+import {
+  type CheckProgress,
+  rootMetadata,
+  verdictBlocks,
+  verdictFallbackText,
+  verdictMetadata,
+} from './format.js';
 import { coversLine, joinedMessage, lifecycleRoot } from './lifecycle-blocks.js';
 import {
   findRootTs,
@@ -108,7 +114,7 @@ export class SlackThread {
       ? { ...earlier, adopted: true }
       : await postOnce({
           client: this.postClient,
-          args: { channel: target, text: msg.text, blocks: msg.blocks, metadata: rootMetadata(inc) as never },
+          args: { channel: target, text: msg.text, blocks: msg.blocks, metadata: rootMetadata(inc) },
           find,
           log,
         });
@@ -181,7 +187,6 @@ export class SlackThread {
       return ts ? { channel: root.channel, ts } : null;
     };
     const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
-    const meta = verdictMetadata(verdict);
     const covers = coversLine(inc, covered);
     const blocks = verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' });
     const posted = earlier
@@ -191,12 +196,12 @@ export class SlackThread {
           args: {
             channel: root.channel,
             thread_ts: root.ts,
-            text: covers ? `${verdictText(verdict)}\n${covers}` : verdictText(verdict),
+            text: covers ? `${verdictFallbackText(verdict)}\n${covers}` : verdictFallbackText(verdict),
             blocks: covers
               ? [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: covers.slice(0, 2900) }] }]
               : blocks,
             // The run tells this run's verdict from earlier ones in the thread when looking it up.
-            metadata: { ...meta, event_payload: { ...meta.event_payload, run: inc.run } } as never,
+            metadata: verdictMetadata(verdict, inc.run),
           },
           find,
           log,

@@ -1,4 +1,5 @@
 import type { Playbook } from '../playbooks/schema.js';
+import { compileTitlePattern } from '../playbooks/title-pattern.js';
 import type { Alert } from './types.js';
 
 export type MatchResult = { playbook: Playbook } | { ignored: string };
@@ -8,11 +9,26 @@ function labelsMatch(want: Record<string, string> | undefined, have: Record<stri
   return Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
+/**
+ * Only this much of a title or alert name is matched: a rule about a 502 looks at
+ * words near the start, and a body of up to 1 MiB must not cost a megabyte of matching.
+ */
+export const MAX_MATCHED_CHARS = 1024;
+/** How much of an unmatched title the ignore reason quotes back. */
+const QUOTED_CHARS = 120;
+
 /** The title rule reads the alert's title (a summary) and, for Prometheus-style alerts, its alert name. */
 function titleMatches(pattern: string, alert: Alert): boolean {
-  const re = new RegExp(pattern, 'i');
+  const re = compileTitlePattern(pattern);
   const name = alert.labels.alertname;
-  return re.test(alert.title) || (name !== undefined && re.test(name));
+  return (
+    re.test(alert.title.slice(0, MAX_MATCHED_CHARS)) ||
+    (name !== undefined && re.test(name.slice(0, MAX_MATCHED_CHARS)))
+  );
+}
+
+function quoted(text: string): string {
+  return text.length > QUOTED_CHARS ? `"${text.slice(0, QUOTED_CHARS)}…"` : `"${text}"`;
 }
 
 /** Finds the playbook whose `match` fits the alert: any one rule of a playbook is enough. */
@@ -30,6 +46,6 @@ export function matchPlaybook(alert: Alert, playbooks: Iterable<Playbook>): Matc
   }
   const what = alert.serviceIds.length
     ? `PagerDuty service ${alert.serviceIds.join(', ')}`
-    : `"${alert.title}"`;
+    : quoted(alert.title);
   return { ignored: `no playbook matches ${what} (not a known service's 502)` };
 }

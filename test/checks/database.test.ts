@@ -111,7 +111,10 @@ describe('database check: PostgreSQL (private cluster, max_connections=20)', () 
     const sleeper = await server.client();
     const pid = await backendPid(sleeper);
     // The statement carries the password, as an ALTER ROLE would: evidence must still never show it.
-    const running = sleeper.query(`SELECT pg_sleep(30) /* set to ${PG_PASSWORD} */`).catch(() => {});
+    // It carries a literal too, which must reach the evidence as ?.
+    const running = sleeper
+      .query(`SELECT pg_sleep(30), 'alice@example.com' AS email /* set to ${PG_PASSWORD} */`)
+      .catch(() => {});
     try {
       await waitFor(
         async () =>
@@ -128,7 +131,9 @@ describe('database check: PostgreSQL (private cluster, max_connections=20)', () 
       const e = only(out);
       const q = e.long_queries.find((l) => l.id === pid);
       expect(q).toBeDefined();
-      expect(q!.query).toContain('pg_sleep(30) /* set to [redacted] */');
+      // Literals become ?, and the comment that held the password is dropped with it.
+      expect(q!.query).toBe('SELECT pg_sleep(?), ? AS email');
+      expect(out.json).not.toContain('alice@example.com');
       expect(out.json).not.toContain(PG_PASSWORD);
       expect(q!.seconds).toBeGreaterThanOrEqual(0.5);
       expect(q!.state).toBe('active');
@@ -320,7 +325,9 @@ describe('database check: MariaDB on 127.0.0.1:3306', () => {
   it('lists a long SELECT SLEEP', async () => {
     const sleeper = await mysql.createConnection({ uri: MARIADB });
     const id = sleeper.threadId;
-    const running = sleeper.query('SELECT SLEEP(20) AS gatewatch_test_sleeper').catch(() => {});
+    const running = sleeper
+      .query("SELECT SLEEP(20) AS gatewatch_test_sleeper, 'alice@example.com' AS email")
+      .catch(() => {});
     try {
       await waitFor(
         async () => {
@@ -337,7 +344,8 @@ describe('database check: MariaDB on 127.0.0.1:3306', () => {
       const e = only(out);
       const q = e.long_queries.find((l) => l.id === id);
       expect(q).toBeDefined();
-      expect(q!.query).toContain('SLEEP(20)');
+      expect(q!.query).toBe('SELECT SLEEP(?) AS gatewatch_test_sleeper, ? AS email');
+      expect(JSON.stringify(out)).not.toContain('alice@example.com');
       expect(q!.seconds).toBeGreaterThanOrEqual(1);
       expect(out.status).toBe('warn');
     } finally {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPagerDuty } from '../../src/sources/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 
@@ -84,15 +85,31 @@ describe('end to end: a signed PagerDuty alert becomes a verdict in a Slack thre
   });
 
   it('the same delivery retried by PagerDuty changes nothing', async () => {
-    const before = slack.callsOf('chat.postMessage').length;
-    const res = await post(gw, triggered, {
-      'x-pagerduty-signature': signPagerDuty(triggered, PD_SECRET),
-      'x-webhook-id': 'delivery-1',
-    });
-    expect(res.statusCode).toBe(202);
-    expect(await res.body.json()).toMatchObject({ incident: PD_INCIDENT, status: 'duplicate' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(slack.callsOf('chat.postMessage').length).toBe(before);
+    const queue = new Queue(gw.queueName, { connection: redis.client(), prefix: gw.prefix });
+    /** Nothing waiting, running or delayed but the schedules (weekly digest, lifecycle sweep): every job the incident caused has run. */
+    const idle = async () => {
+      const pending = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+      return pending.every((j) => j.name === 'digest' || j.name === 'sweep');
+    };
+    try {
+      // The first delivery's work is done: its verdict is posted and its jobs have run.
+      await slack.waitFor(() => slack.messages.find((m) => m.metadata?.event_type === 'gatewatch_verdict'));
+      await waitFor(idle, 15_000, "the first delivery's jobs to finish");
+      const jobsBefore = await queue.getJobCounts('completed', 'failed');
+      const before = slack.callsOf('chat.postMessage').length;
+      const res = await post(gw, triggered, {
+        'x-pagerduty-signature': signPagerDuty(triggered, PD_SECRET),
+        'x-webhook-id': 'delivery-1',
+      });
+      expect(res.statusCode).toBe(202);
+      expect(await res.body.json()).toMatchObject({ incident: PD_INCIDENT, status: 'duplicate' });
+      // Anything the retry had queued (an edit is delayed 2 s) would have run by the time the queue is idle.
+      await waitFor(idle, 15_000, 'the queue to be idle after the retry');
+      expect(await queue.getJobCounts('completed', 'failed')).toEqual(jobsBefore);
+      expect(slack.callsOf('chat.postMessage').length).toBe(before);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('a bad signature gets 401 and nothing is queued', async () => {

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { waitFor } from '../helpers/ports.js';
@@ -18,7 +19,7 @@ const verdicts = (slack: FakeSlack) =>
 describe('a worker killed with SIGKILL mid-diagnosis', () => {
   let redis: PrivateRedis;
   let slack: FakeSlack;
-  let upstream: Upstream;
+  let upstream: Upstream & { openConnections(): number };
   let pb: { dir: string; remove(): void };
   const procs: GatewatchProcess[] = [];
 
@@ -59,9 +60,10 @@ describe('a worker killed with SIGKILL mid-diagnosis', () => {
     expect(sent.status, serve.output()).toBe(202);
     expect(sent.body).toMatchObject({ incident: names.incident, status: 'queued' });
 
-    // The root message is posted before the checks start: from here the probe hangs in flight.
+    // The root message is posted before the checks start; the hanging upstream holding a
+    // connection says the probe is in flight, so the worker dies mid-diagnosis.
     await slack.waitFor(() => slack.roots().length === 1, 30_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => upstream.openConnections() >= 1, 30_000, 'the probe to reach the hanging upstream');
     expect(verdicts(slack)).toHaveLength(0);
     first.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -72,8 +74,19 @@ describe('a worker killed with SIGKILL mid-diagnosis', () => {
     procs.push(second);
 
     await slack.waitFor(() => verdicts(slack).length >= 1, 40_000);
-    // Leave time for a duplicate to show up, should recovery run the job twice.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The diagnosis job completed: BullMQ never runs a completed job again, so whatever
+    // recovery could post has been posted by now.
+    const queue = new Queue(names.queue, { connection: redis.client(), prefix: names.prefix });
+    try {
+      await waitFor(
+        async () => (await queue.getJob(`diagnose:${names.incident}:1`))?.finishedOn !== undefined,
+        20_000,
+        'the recovered diagnosis job to finish',
+      );
+      expect(await (await queue.getJob(`diagnose:${names.incident}:1`))?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+    }
     expect(verdicts(slack)).toHaveLength(1);
     expect(slack.roots()).toHaveLength(1);
     expect(verdicts(slack)[0]!.thread_ts).toBe(slack.roots()[0]!.ts);

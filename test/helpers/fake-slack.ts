@@ -1,8 +1,8 @@
-/** The Slack Web API stand-in over HTTP: the demo's, so tests and demo exercise the same fake. */
+/** The Slack Web API stand-in over HTTP, with fault injection: see fake-slack-server.ts. */
 export {
+  FakeSlack,
   type Fault,
-  LocalSlack as FakeSlack,
   type ResponseUrlPost,
   type SlackCall,
   type StoredMessage,
-} from '../../src/demo/local-slack.js';
+} from './fake-slack-server.js';

@@ -78,6 +78,8 @@ function workerPids(master: number): string {
 export async function startNginx(opts: {
   http: NginxHttpBlocks;
   errorLogLevel?: string;
+  /** nginx's environment: `TZ` sets the zone its logs are stamped in (nginx keeps TZ for its workers). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<PrivateNginx> {
   const bin = requireBinary('nginx');
   const level = opts.errorLogLevel ?? 'error';
@@ -106,7 +108,7 @@ export async function startNginx(opts: {
     port = await freePort();
     await test(opts.http);
     stderr = '';
-    const p = spawn(bin, flags, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(bin, flags, { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
     proc = p;
     p.stderr?.on('data', (d) => {
       stderr += String(d);

@@ -1,18 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/ingest/incident.js';
-import { ALL_CAUSES, CAUSE_TEXT } from '../../src/slack/causes.js';
+import { ALL_CAUSES } from '../../src/slack/causes.js';
 import {
   ACTION_IDS,
   type Block,
   feedbackBlocks,
-  HEADLINE,
   LIMITS,
   rootMessage,
   verdictBlocks,
+  verdictFallbackText,
   verdictMetadata,
   verdictText,
 } from '../../src/slack/format.js';
+import type { Cause } from '../../src/verdict/types.js';
 import { sampleVerdict } from './verdicts.js';
+
+/**
+ * The contract's cause table (CONTRACT.md, "The verdict"), written out: each cause's
+ * recommendation, and words from "what it means" that its plain-language line must carry.
+ */
+const CONTRACT_CAUSES: Record<string, { recommendation: string; words: RegExp }> = {
+  upstream_down: { recommendation: 'fix', words: /unreachable/i },
+  upstream_partial: { recommendation: 'fix', words: /dead/i },
+  proxy_misrouted: { recommendation: 'fix', words: /wrong host, port or path/i },
+  dns_failure: { recommendation: 'fix', words: /does not resolve/i },
+  upstream_crash: { recommendation: 'fix', words: /reset or close/i },
+  upstream_timeout: { recommendation: 'fix', words: /too slowly/i },
+  upstream_saturated: { recommendation: 'scale-up', words: /exhausted/i },
+  db_unavailable: { recommendation: 'fix', words: /refuses connections/i },
+  db_slow: { recommendation: 'fix', words: /long queries or locks/i },
+  db_saturated: { recommendation: 'scale-up', words: /out of connections or CPU/i },
+  upstream_keepalive: { recommendation: 'fix', words: /keep-alive/i },
+  response_rejected: { recommendation: 'fix', words: /reject/i },
+  upstream_tls: { recommendation: 'fix', words: /TLS/ },
+  worker_pool_exhausted: { recommendation: 'fix', words: /worker pool/i },
+  memory_leak: { recommendation: 'fix', words: /memory/i },
+  network_path: { recommendation: 'fix', words: /cannot reach/i },
+  deploy_drain: { recommendation: 'fix', words: /rollout|restart/i },
+  recovered: { recommendation: 'none', words: /no 502/i },
+  unknown: { recommendation: 'investigate', words: /missing or contradicts/i },
+};
+
+/** The headline each recommendation is announced with. */
+const HEADLINES: Record<string, string> = {
+  fix: 'FIX',
+  'scale-up': 'SCALE UP',
+  investigate: 'INVESTIGATE',
+  none: 'NO ACTION',
+};
 
 /** Every text a block carries, with where it sits, for the limit checks. */
 function texts(block: Block): { where: string; text: string }[] {
@@ -57,11 +92,21 @@ function allText(blocks: Block[]): string {
 const buttons = { incidentId: 'Q3B15VLMF3ASBD', acknowledge: true };
 
 describe('verdict reply in Block Kit', () => {
-  it('covers all 12 causes of the contract', () => {
-    expect(ALL_CAUSES).toHaveLength(12);
+  it("gives only the contract's causes, each with the contract's recommendation", () => {
+    for (const cause of ALL_CAUSES) {
+      expect(Object.keys(CONTRACT_CAUSES)).toContain(cause);
+      expect(sampleVerdict(cause).recommendation).toBe(CONTRACT_CAUSES[cause]!.recommendation);
+    }
+    expect(ALL_CAUSES.length).toBeGreaterThanOrEqual(12);
   });
 
-  for (const cause of ALL_CAUSES) {
+  for (const [name, expected] of Object.entries(CONTRACT_CAUSES)) {
+    // A cause of the contract this build does not give yet has nothing to format.
+    if (!(ALL_CAUSES as string[]).includes(name)) {
+      it.todo(`${name}: not given by this build yet`);
+      continue;
+    }
+    const cause = name as Cause;
     it(`${cause}: headline, cause, actions, evidence, capacity, trigger, buttons — within limits`, () => {
       const v = sampleVerdict(cause);
       const blocks = verdictBlocks(v, buttons);
@@ -71,9 +116,10 @@ describe('verdict reply in Block Kit', () => {
       expectWithinLimits(blocks);
       const header = blocks[0] as { type: string; text: { text: string } };
       expect(header.type).toBe('header');
-      expect(header.text.text).toContain(HEADLINE[v.recommendation]);
+      expect(header.text.text).toContain(HEADLINES[expected.recommendation]!);
       const body = allText(blocks);
-      expect(body).toContain(CAUSE_TEXT[cause]);
+      expect(body).toMatch(expected.words);
+      expect(body).toContain(`_cause_ \`${cause}\``);
       for (const [i, a] of v.actions.entries())
         expect(body).toContain(`${i + 1}. ${a.replace(/&/g, '&amp;')}`);
       for (const c of v.checks) expect(body).toContain(`*${c.name}* ${c.status} · ${c.duration_ms} ms`);
@@ -90,10 +136,74 @@ describe('verdict reply in Block Kit', () => {
       expect(actions.elements.every((e) => e.value === buttons.incidentId)).toBe(true);
 
       expect(text.length).toBeLessThanOrEqual(4000);
-      expect(text).toContain(HEADLINE[v.recommendation]);
-      expect(verdictMetadata(v)).toEqual({ event_type: 'gatewatch_verdict', event_payload: v });
+      expect(text).toContain(HEADLINES[expected.recommendation]!);
+      expect(text).toContain(`cause ${cause}`);
     });
   }
+
+  it("metadata carries the contract's fields and the run, flat, whatever the verdict holds", () => {
+    const v = sampleVerdict('upstream_partial');
+    v.summary = `Two of three targets refuse. ${'S'.repeat(20_000)}`;
+    const meta = verdictMetadata(v, 3);
+    expect(meta.event_type).toBe('gatewatch_verdict');
+    expect(Object.keys(meta.event_payload).sort()).toEqual(
+      [
+        'cause',
+        'confidence',
+        'duration_ms',
+        'incident',
+        'recommendation',
+        'run',
+        'service',
+        'summary',
+      ].sort(),
+    );
+    expect(meta.event_payload).toMatchObject({
+      service: 'checkout-api',
+      incident: 'Q3B15VLMF3ASBD',
+      recommendation: 'fix',
+      cause: 'upstream_partial',
+      confidence: 0.85,
+      duration_ms: 1502,
+      run: 3,
+    });
+    // Slack's MessageMetadata holds scalars (and flat objects); evidence and actions stay out.
+    for (const value of Object.values(meta.event_payload))
+      expect(['string', 'number']).toContain(typeof value);
+    expect(String(meta.event_payload.summary)).toMatch(/^Two of three targets refuse\. S+…$/);
+    expect(JSON.stringify(meta).length).toBeLessThan(2048);
+  });
+
+  it('metadata of a check with no incident leaves the incident out rather than sending null', () => {
+    const v = { ...sampleVerdict('recovered'), incident: null };
+    const meta = verdictMetadata(v, 1);
+    expect(meta.event_payload).not.toHaveProperty('incident');
+    expect(meta.event_payload).toMatchObject({ cause: 'recovered', recommendation: 'none', run: 1 });
+  });
+
+  it('the fallback text escapes what a commit subject or change summary could turn into markup', () => {
+    const v = sampleVerdict('proxy_misrouted');
+    v.trigger = {
+      kind: 'deploy',
+      ref: 'v2.3.1',
+      summary: 'Merge <!channel> & *hotfix* for _payments_ ~now~ `x`',
+      author: '<@U0ADMIN>',
+      at: '2025-03-04T09:12:00Z',
+      minutes_before_onset: 6,
+    };
+    const text = verdictFallbackText(v);
+    expect(text).toContain('Merge &lt;!channel&gt; &amp;');
+    expect(text).toContain('&lt;@U0ADMIN&gt;');
+    expect(text).not.toMatch(/<[!@]/);
+    // Slack has no escape for * _ ~ `: a zero-width space after each keeps them from pairing.
+    expect(text).not.toMatch(/\*hotfix\*|_payments_|~now~|`x`/);
+    expect(text.replace(/\u200b/g, '')).toContain('*hotfix* for _payments_ ~now~ `x`');
+    expect(text.length).toBeLessThanOrEqual(4000);
+    // The trigger line of the blocks is held to the same.
+    expect(allText(verdictBlocks(v))).not.toMatch(/\*hotfix\*|<!channel>|<@U0ADMIN>/);
+    // The plain text (PagerDuty's note) keeps the words as they are.
+    expect(verdictText(v)).toContain('Merge <!channel> & *hotfix* for _payments_ ~now~ `x`');
+  });
 
   it('offers no Acknowledge button where there is no PagerDuty incident', () => {
     const blocks = verdictBlocks(sampleVerdict('db_slow'), {
@@ -183,6 +293,15 @@ describe('root message', () => {
     expect(body).toContain('diagnosing');
     expect(body).toContain('Checks 1/3');
     expect(body).toContain('upstream fail 2004 ms');
+  });
+
+  it("keeps an alert title's markup from rendering, in the blocks and the notification text", () => {
+    const msg = rootMessage({ ...incident, title: '<!here> 502 on *checkout* & _payments_' });
+    expect(msg.text).toContain('&lt;!here&gt; 502 on *\u200bcheckout*\u200b &amp; _\u200bpayments_\u200b');
+    expect(allText(msg.blocks)).toContain(
+      '&lt;!here&gt; 502 on *\u200bcheckout*\u200b &amp; _\u200bpayments_\u200b',
+    );
+    expect(allText(msg.blocks)).not.toMatch(/<!here>|\*checkout\*|_payments_/);
   });
 
   it('shows the verdict once diagnosed, and resolution', () => {

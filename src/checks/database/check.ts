@@ -6,6 +6,7 @@ import { mysqlDriver } from './mysql.js';
 import { postgresDriver } from './postgres.js';
 import { redisDriver } from './redis.js';
 import { describeTarget, dsnScrubber, scrubDeep } from './secrets.js';
+import { normaliseSql } from './sql-text.js';
 import type { DatabaseEvidence, DatabaseKind, DbDriver, DbOutcome, DbSession } from './types.js';
 
 export type {
@@ -116,6 +117,15 @@ async function measure(
     [],
   );
   evidence.lock_waits = await read('lock waits', () => session.lockWaits(), []);
+  // Literals never leave the check: the verdict, Slack, PagerDuty and the logs see `?`.
+  if (config.kind !== 'redis') {
+    const dialect = config.kind;
+    evidence.long_queries = evidence.long_queries.map((q) => ({
+      ...q,
+      query: normaliseSql(q.query, dialect),
+    }));
+    evidence.lock_waits = evidence.lock_waits.map((w) => ({ ...w, query: normaliseSql(w.query, dialect) }));
+  }
 }
 
 async function probeDatabase(

@@ -1,7 +1,6 @@
-const REDACTED = '[redacted]';
+import { REDACTED, redactUserinfo } from '../redact.js';
 
-/** `scheme://user:password@` anywhere in a text: drivers like to echo their connection string. */
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi;
+export { scrubDeep } from '../redact.js';
 
 /** Query parameters that carry secrets in DSNs (`?password=`, `?sslpassword=`, `?sslkey=`). */
 const SECRET_PARAMS = /^(password|sslpassword|sslkey|passfile|auth|token)$/i;
@@ -36,20 +35,8 @@ export function dsnScrubber(dsn: string): (text: string) => string {
   return (text) => {
     let out = text;
     for (const s of secrets) out = out.split(s).join(REDACTED);
-    return out.replace(USERINFO, `$1${REDACTED}@`);
+    return redactUserinfo(out);
   };
-}
-
-/** Applies a scrubber to every string in a JSON-like value. */
-export function scrubDeep<T>(value: T, scrub: (s: string) => string): T {
-  if (typeof value === 'string') return scrub(value) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, scrub)) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, scrub);
-    return out as T;
-  }
-  return value;
 }
 
 /** host:port/database of a DSN, with no credentials, for evidence and summaries. */

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
 import type { LoadCheckConfig } from '../../playbooks/schema.js';
+import { sizeText } from '../http-body.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
-import { fetchText, instanceOf, type Snapshot } from './fetch.js';
+import { BODY_LIMITS, fetchText, instanceOf, type Snapshot } from './fetch.js';
 import { queryInstances } from './prometheus.js';
 import { figuresFromScrapes } from './scrape.js';
 import { type StubStatusFigures, stubStatusFigures } from './stub-status.js';
@@ -36,6 +37,8 @@ export interface LoadEvidence {
   /** The resources above their threshold. */
   over: LoadResource[];
   error: string | null;
+  /** Set when the endpoint's answer was cut at this many bytes; the figures come from what was read. */
+  truncated_at_bytes?: number;
 }
 
 /** The node-mixin's NodeSystemSaturation threshold: load1 per CPU above 2. */
@@ -79,12 +82,21 @@ function row(
   return { ...base, status, ...f, thresholds, over, error };
 }
 
-async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+async function fromPrometheus(
+  config: LoadCheckConfig,
+  ctx: CheckContext,
+  timeoutMs: number,
+  authorization: string | undefined,
+) {
   const endpoint = config.prometheus;
   if (!endpoint) return [];
   const base = { source: 'prometheus' as const, endpoint };
   try {
-    const instances = await queryInstances(endpoint, config.queries, { timeoutMs, signal: ctx.signal });
+    const instances = await queryInstances(endpoint, config.queries, {
+      timeoutMs,
+      signal: ctx.signal,
+      authorization,
+    });
     if (instances.size === 0)
       return [row({ ...base, instance: instanceOf(endpoint) }, {}, config, 'the queries matched no series')];
     return [...instances].map(([instance, f]) =>
@@ -98,7 +110,19 @@ async function fromPrometheus(config: LoadCheckConfig, ctx: CheckContext, timeou
 
 type Endpoint = { url: string; kind: 'scrape' | 'stub_status' };
 
+/** One endpoint's row from its two reads; it says so when an answer was cut at the endpoint's cap. */
 function fromSnapshots(
+  e: Endpoint,
+  first: PromiseSettledResult<Snapshot>,
+  second: PromiseSettledResult<Snapshot>,
+  config: LoadCheckConfig,
+): LoadEvidence {
+  const row = figuresOfSnapshots(e, first, second, config);
+  const cut = [first, second].some((r) => r.status === 'fulfilled' && r.value.truncated);
+  return cut ? { ...row, truncated_at_bytes: BODY_LIMITS[e.kind] } : row;
+}
+
+function figuresOfSnapshots(
   e: Endpoint,
   first: PromiseSettledResult<Snapshot>,
   second: PromiseSettledResult<Snapshot>,
@@ -134,13 +158,23 @@ function fromSnapshots(
 }
 
 /** Reads every scrape and stub_status endpoint twice, `sample_interval_ms` apart, for rates. */
-async function fromEndpoints(config: LoadCheckConfig, ctx: CheckContext, timeoutMs: number) {
+async function fromEndpoints(
+  config: LoadCheckConfig,
+  ctx: CheckContext,
+  timeoutMs: number,
+  authorization: string | undefined,
+) {
   const endpoints: Endpoint[] = [
     ...(config.scrape ?? []).map((url) => ({ url, kind: 'scrape' as const })),
     ...(config.stub_status ?? []).map((url) => ({ url, kind: 'stub_status' as const })),
   ];
   if (endpoints.length === 0) return [];
-  const read = () => Promise.allSettled(endpoints.map((e) => fetchText(e.url, timeoutMs, ctx.signal)));
+  const read = () =>
+    Promise.allSettled(
+      endpoints.map((e) =>
+        fetchText(e.url, timeoutMs, ctx.signal, { maxBytes: BODY_LIMITS[e.kind], authorization }),
+      ),
+    );
   const first = await read();
   await sleep(config.sample_interval_ms, undefined, { signal: ctx.signal });
   const second = await read();
@@ -188,6 +222,10 @@ function describe(evidence: readonly LoadEvidence[]): string {
         : `${e.instance} load ${e.load} per CPU`,
     );
   for (const e of errored) parts.push(`${e.source} ${e.endpoint}: ${e.error}`);
+  for (const e of evidence.filter((r) => r.truncated_at_bytes !== undefined))
+    parts.push(
+      `${e.endpoint} answered more than gatewatch reads: cut at ${sizeText(e.truncated_at_bytes ?? 0)}`,
+    );
   return parts.join('; ');
 }
 
@@ -205,9 +243,16 @@ export const loadCheck: Check<'load', LoadEvidence> = {
       return { status: 'skipped', summary: 'no prometheus, scrape or stub_status configured', evidence: [] };
     // Each read must leave room for the second round of scrapes inside the check's budget.
     const timeoutMs = Math.max(200, Math.min(5000, (ctx.timeoutMs - config.sample_interval_ms) / 2));
+    const authorization = config.authorization_env ? ctx.env[config.authorization_env] : undefined;
+    if (config.authorization_env && !authorization)
+      return {
+        status: 'error',
+        summary: `${config.authorization_env} is not set: it should hold the Authorization header value for the load endpoints`,
+        evidence: [],
+      };
     const [prom, endpoints] = await Promise.all([
-      fromPrometheus(config, ctx, timeoutMs),
-      fromEndpoints(config, ctx, timeoutMs),
+      fromPrometheus(config, ctx, timeoutMs, authorization),
+      fromEndpoints(config, ctx, timeoutMs, authorization),
     ]);
     const evidence = [...prom, ...endpoints];
     return { status: overall(evidence), summary: describe(evidence), evidence };

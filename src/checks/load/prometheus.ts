@@ -1,6 +1,10 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { GatewatchError } from '../../errors.js';
+import { MiB, readBounded, sizeText } from '../http-body.js';
+
+/** An instant vector this large is a query matching far more series than instances: not parsed. */
+const MAX_ANSWER_BYTES = 4 * MiB;
 
 /**
  * node_exporter's node-mixin expressions without its `job="node"` selector (jobs
@@ -34,6 +38,13 @@ const VectorResponse = z.object({
   error: z.string().optional(),
 });
 
+export interface QueryOptions {
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** The `Authorization` header value, from the playbook's `authorization_env`. */
+  authorization?: string;
+}
+
 export interface InstantSample {
   labels: Record<string, string>;
   value: number;
@@ -43,18 +54,27 @@ export interface InstantSample {
 export async function instantQuery(
   base: string,
   query: string,
-  opts: { timeoutMs: number; signal: AbortSignal },
+  opts: QueryOptions,
 ): Promise<InstantSample[]> {
   const url = new URL('api/v1/query', base.endsWith('/') ? base : `${base}/`);
   const res = await request(url, {
     method: 'POST',
     body: new URLSearchParams({ query }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'gatewatch/load-check' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'gatewatch/load-check',
+      ...(opts.authorization ? { authorization: opts.authorization } : {}),
+    },
     signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]),
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
   });
-  const text = await res.body.text();
+  const { text, truncated } = await readBounded(res.body, MAX_ANSWER_BYTES);
+  if (truncated)
+    throw new GatewatchError(
+      'CHECK_FAILED',
+      `Prometheus answered over ${sizeText(MAX_ANSWER_BYTES)}: cut, not parsed (narrow the query)`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -101,7 +121,7 @@ function instanceKey(labels: Record<string, string>): string {
 export async function queryInstances(
   base: string,
   overrides: Partial<Record<'cpu' | 'memory' | 'load', string | undefined>> | undefined,
-  opts: { timeoutMs: number; signal: AbortSignal },
+  opts: QueryOptions,
 ): Promise<Map<string, InstanceFigures>> {
   const figures = Object.keys(DEFAULT_QUERIES) as PrometheusFigure[];
   const answers = await Promise.all(

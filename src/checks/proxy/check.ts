@@ -34,10 +34,13 @@ function describeSample(s: ProxySampleSummary): string {
 
 function describeLog(l: ProxyLogSummary): string {
   if (l.error) return `error log unreadable: ${l.error}`;
-  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min`;
+  const future = l.future
+    ? `; ${l.future} line${l.future === 1 ? '' : 's'} from the future ignored (is error_log.timezone the proxy host's zone?)`
+    : '';
+  if (l.errors === 0) return `no upstream errors in the log's last ${l.window_minutes} min${future}`;
   const top = l.signatures.find((s) => s.id === l.dominant);
   const where = top?.upstreams[0] ? ` to ${top.upstreams[0].address}` : '';
-  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min, mostly ${l.dominant} (${top?.raw})${where}`;
+  return `${l.errors} upstream errors in the log's last ${l.window_minutes} min, mostly ${l.dominant} (${top?.raw})${where}${future}`;
 }
 
 function statusOf(sample: ProxySampleSummary | undefined, log: ProxyLogSummary | undefined): CheckStatus {
@@ -73,6 +76,7 @@ export const proxyCheck: Check<'proxy', ProxyEvidence> = {
           maxBytes: config.error_log.max_bytes,
           windowMinutes: config.error_log.window_minutes,
           now: ctx.now(),
+          timeZone: config.error_log.timezone,
         })
       : undefined;
     if (log?.error) ctx.log.warn({ path: log.path, err: log.error }, 'proxy error log unreadable');

@@ -1,5 +1,5 @@
-import type { ProxyLogEntry, ProxySignature } from './log-patterns.js';
-import { localTime, monthIndex } from './time.js';
+import type { ProxyLogEntry, ProxyLogParser, ProxySignature } from './log-patterns.js';
+import { localTime, monthIndex, type WallClock } from './time.js';
 
 // The accept date `[06/Feb/2009:12:14:14.655]`: present with or without a syslog header, and it has the year.
 const ACCEPT_DATE = /\[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?\]/;
@@ -52,6 +52,15 @@ function serverOf(tokens: readonly string[]): string | null {
 
 /** One HAProxy `option httplog` line; null for lines that are not about an upstream failure. */
 export function parseHaproxyLine(line: string): ProxyLogEntry | null {
+  return haproxyLineParser(localTime)(line);
+}
+
+/** HAProxy log lines whose accept date is in `clock`'s zone (the proxy host's), not gatewatch's. */
+export function haproxyLineParser(clock: WallClock): ProxyLogParser {
+  return (line) => parseWith(line, clock);
+}
+
+function parseWith(line: string, clock: WallClock): ProxyLogEntry | null {
   const date = ACCEPT_DATE.exec(line);
   if (!date) return null;
   const tokens = line
@@ -72,7 +81,7 @@ export function parseHaproxyLine(line: string): ProxyLogEntry | null {
     at:
       month === undefined
         ? null
-        : localTime(
+        : clock(
             Number(y),
             month,
             Number(d),

@@ -1,6 +1,6 @@
 import { upstreamAddress } from './address.js';
-import type { ProxyLogEntry, ProxySignature } from './log-patterns.js';
-import { localTime } from './time.js';
+import type { ProxyLogEntry, ProxyLogParser, ProxySignature } from './log-patterns.js';
+import { localTime, type WallClock } from './time.js';
 
 // `YYYY/MM/DD HH:MM:SS [level]`, anywhere in the line: docker and log viewers prefix their own columns.
 const HEAD = /(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\] /;
@@ -57,6 +57,15 @@ function rawOf(message: string): string {
 
 /** One nginx error_log line; null for lines that are not about an upstream failure. */
 export function parseNginxErrorLine(line: string): ProxyLogEntry | null {
+  return nginxErrorLineParser(localTime)(line);
+}
+
+/** nginx error_log lines stamped by `clock`'s zone (the proxy host's), not gatewatch's. */
+export function nginxErrorLineParser(clock: WallClock): ProxyLogParser {
+  return (line) => parseWith(line, clock);
+}
+
+function parseWith(line: string, clock: WallClock): ProxyLogEntry | null {
   const head = HEAD.exec(line);
   if (!head) return null;
   const [, y, mo, d, h, mi, s, level] = head;
@@ -65,7 +74,7 @@ export function parseNginxErrorLine(line: string): ProxyLogEntry | null {
   const rule = RULES.find((r) => r.test.test(message));
   if (!rule) return null;
   return {
-    at: localTime(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)),
+    at: clock(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)),
     signature: rule.signature,
     upstream: upstreamOf(message, rule.signature),
     // nginx's error_log does not say which status the client got; the access log does.

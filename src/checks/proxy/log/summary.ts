@@ -1,6 +1,6 @@
 import { errorMessage } from '../../../errors.js';
 import { parseEnvoyLine } from './envoy.js';
-import { parseHaproxyLine } from './haproxy.js';
+import { haproxyLineParser, parseHaproxyLine } from './haproxy.js';
 import {
   type ProxyLogEntry,
   type ProxyLogFormat,
@@ -9,13 +9,20 @@ import {
   SIGNATURES,
   type SignatureKind,
 } from './log-patterns.js';
-import { parseNginxErrorLine } from './nginx.js';
+import { nginxErrorLineParser, parseNginxErrorLine } from './nginx.js';
 import { readTail } from './tail.js';
+import { type WallClock, zonedClock } from './time.js';
 
 export const PARSERS: Readonly<Record<ProxyLogFormat, ProxyLogParser>> = {
   nginx: parseNginxErrorLine,
   haproxy: parseHaproxyLine,
   envoy: parseEnvoyLine,
+};
+
+/** The formats whose stamps carry no zone: their parsers read them in a given zone. */
+const ZONED_PARSERS: Readonly<Partial<Record<ProxyLogFormat, (clock: WallClock) => ProxyLogParser>>> = {
+  nginx: nginxErrorLineParser,
+  haproxy: haproxyLineParser,
 };
 
 export interface UpstreamCount {
@@ -47,6 +54,8 @@ export interface ProxyLogSummary {
   errors: number;
   /** Failure lines older than the window, or with no readable time: not counted. */
   ignored: number;
+  /** Failure lines stamped later than now (beyond clock skew): a wrong `timezone`, not counted. */
+  future?: number;
   /** Most frequent first. */
   signatures: SignatureCount[];
   /** The signature with the most lines in the window (client aborts never dominate). */
@@ -64,20 +73,31 @@ function countUpstreams(entries: readonly ProxyLogEntry[]): UpstreamCount[] {
     .sort((a, b) => b.count - a.count || a.address.localeCompare(b.address));
 }
 
-/** Counts the failure lines of a log text that fall inside [since, ∞). */
+/** Hosts' clocks differ a little; a line further ahead than this was read in the wrong zone. */
+export const FUTURE_SKEW_MS = 2 * 60_000;
+
+/**
+ * Counts the failure lines of a log text that fall inside [since, now + skew].
+ * `timeZone` (IANA) is the zone zone-less stamps were written in.
+ */
 export function summariseLog(
   text: string,
   format: ProxyLogFormat,
   since: number,
-): Pick<ProxyLogSummary, 'errors' | 'ignored' | 'signatures' | 'dominant' | 'upstreams'> {
-  const parse = PARSERS[format];
+  opts: { timeZone?: string; now?: number } = {},
+): Pick<ProxyLogSummary, 'errors' | 'ignored' | 'future' | 'signatures' | 'dominant' | 'upstreams'> {
+  const zoned = opts.timeZone ? ZONED_PARSERS[format] : undefined;
+  const parse = zoned && opts.timeZone ? zoned(zonedClock(opts.timeZone)) : PARSERS[format];
+  const until = (opts.now ?? Date.now()) + FUTURE_SKEW_MS;
   const recent: ProxyLogEntry[] = [];
   let ignored = 0;
+  let future = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const entry = parse(line);
     if (!entry) continue;
     if (entry.at === null || entry.at < since) ignored++;
+    else if (entry.at > until) future++;
     else recent.push(entry);
   }
   const groups = new Map<ProxySignature, ProxyLogEntry[]>();
@@ -103,6 +123,7 @@ export function summariseLog(
   return {
     errors: failures.length,
     ignored,
+    future,
     signatures,
     dominant: signatures.find((s) => s.kind !== 'client')?.id ?? null,
     upstreams: countUpstreams(failures),
@@ -116,6 +137,7 @@ export async function readProxyLog(opts: {
   maxBytes: number;
   windowMinutes: number;
   now: number;
+  timeZone?: string;
 }): Promise<ProxyLogSummary> {
   const base = {
     path: opts.path,
@@ -124,7 +146,10 @@ export async function readProxyLog(opts: {
   };
   try {
     const tail = await readTail(opts.path, opts.maxBytes);
-    const counts = summariseLog(tail.text, opts.format, opts.now - opts.windowMinutes * 60_000);
+    const counts = summariseLog(tail.text, opts.format, opts.now - opts.windowMinutes * 60_000, {
+      timeZone: opts.timeZone,
+      now: opts.now,
+    });
     return {
       ...base,
       bytes_read: tail.bytes_read,
@@ -141,6 +166,7 @@ export async function readProxyLog(opts: {
       truncated: false,
       errors: 0,
       ignored: 0,
+      future: 0,
       signatures: [],
       dominant: null,
       upstreams: [],
