@@ -85,7 +85,9 @@ export async function resolveByHand(
   incidentId: string,
   userId: string,
 ): Promise<'resolved' | 'already' | 'unknown'> {
-  const outcome = await deps.store.end(incidentId, 'manual', { note: `resolved by <@${userId}> in Slack` });
+  // Slack user ids are letters and digits; anything else is not mentioned, so the note stays plain.
+  const who = /^[A-Z0-9]+$/i.test(userId) ? `<@${userId}>` : 'a person';
+  const outcome = await deps.store.end(incidentId, 'manual', { note: `resolved by ${who} in Slack` });
   if (outcome === 'resolved') {
     await deps.jobs.syncRoot(incidentId);
     deps.log.info({ incident: incidentId, user: userId }, 'incident resolved from Slack');

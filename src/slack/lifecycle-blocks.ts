@@ -3,10 +3,10 @@ import type { Verdict } from '../verdict/types.js';
 import {
   type Block,
   type CheckProgress,
-  escapeMrkdwn,
+  escapeUntrusted,
   rootMessage,
   truncate,
-  verdictText,
+  verdictFallbackText,
 } from './format.js';
 
 /** The root message's Resolve button: ends the incident by hand. */
@@ -26,10 +26,13 @@ const SOURCE_NAME: Record<string, string> = {
   generic: 'alert',
 };
 
+/** A link only for a plain http(s) URL: anything that could close the link's markup is left unlinked. */
+const LINKABLE = /^https?:\/\/[^\s|<>]+$/;
+
 function memberText(m: Member, titled: boolean): string {
-  const name = `${SOURCE_NAME[m.source] ?? m.source} ${m.key}`;
-  const shown = m.url ? `<${m.url}|${escapeMrkdwn(name)}>` : escapeMrkdwn(name);
-  return titled ? `${shown} (${escapeMrkdwn(truncate(m.title, 120, '…'))})` : shown;
+  const name = escapeUntrusted(`${SOURCE_NAME[m.source] ?? m.source} ${m.key}`);
+  const shown = m.url && LINKABLE.test(m.url) ? `<${m.url}|${name}>` : name;
+  return titled ? `${shown} (${escapeUntrusted(truncate(m.title, 120, '…'))})` : shown;
 }
 
 /** "PagerDuty incident PA (title), PagerDuty incident PB (title)"; many are named without titles, a storm summed up. */
@@ -62,7 +65,8 @@ export function lifecycleRoot(inc: Incident, progress?: CheckProgress): { text: 
     if (!why) return msg;
     return {
       text: `${msg.text} · ${why}`,
-      blocks: [...msg.blocks, context(`:checkered_flag: ${escapeMrkdwn(why)}`)],
+      // gatewatch writes the note (a person's mention included), so it is not escaped.
+      blocks: [...msg.blocks, context(`:checkered_flag: ${why}`)],
     };
   }
   if (inc.requestedBy) return msg;
@@ -93,10 +97,10 @@ export function lifecycleRoot(inc: Incident, progress?: CheckProgress): { text: 
 export function joinedMessage(inc: Incident, verdict: Verdict, members: readonly Member[]) {
   const head = `${membersText(members)} joined this incident. The current verdict (run ${inc.run}) covers ${members.length === 1 ? 'it' : 'them'}:`;
   return {
-    text: truncate(`${head}\n${verdictText(verdict)}`, 3900),
+    text: truncate(`${head}\n${verdictFallbackText(verdict)}`, 3900),
     blocks: [
       context(head),
-      { type: 'section', text: { type: 'mrkdwn', text: truncate(verdictText(verdict), 2900) } },
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(verdictFallbackText(verdict), 2900) } },
     ],
     metadata: {
       event_type: JOINED_EVENT,

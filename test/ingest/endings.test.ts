@@ -98,6 +98,8 @@ describe('every incident ends, and its root message says why', () => {
     expect(answer).toBe('<@U0PRESSER> resolved PBUTTON1; the next alert of *button* opens a new incident.');
     const root = await rootSays('PBUTTON1', /resolved by <@U0PRESSER> in Slack/);
     expect(JSON.stringify(root.blocks)).not.toContain('gatewatch_resolve');
+    // The mention is a mention in the blocks too, not escaped text.
+    expect(JSON.stringify(root.blocks)).toContain('resolved by <@U0PRESSER> in Slack');
     expect(await resolveFromButton('PBUTTON1', { channelId: 'C0ONCALL01', userId: 'U0PRESSER' }, deps)).toBe(
       'PBUTTON1 had already ended.',
     );
