@@ -208,6 +208,16 @@ describe('every lifecycle transition is atomic in Redis: real races', () => {
     expect(joined + reopened).toBe(ROUNDS);
   });
 
+  it('an incident stored before lifecycle times existed starts its max-age clock at the first sweep, then ends', async () => {
+    const { id } = await trigger('PLEGACY1');
+    // The shape an incident had before this branch: no opening time of its own.
+    await client.hdel(`${prefix}:incident:${id}`, '_openedMs');
+    const rules = { quietMs: 3_600_000, maxAgeMs: 0 };
+    expect(await store.end(id, 'max-age', { note: 'old', rules })).toBe('open');
+    expect(await store.end(id, 'max-age', { note: 'old', rules })).toBe('resolved');
+    expect(await store.get(id)).toMatchObject({ state: 'resolved', endReason: 'max-age', endNote: 'old' });
+  });
+
   it('two ensureRoot calls in parallel, from two workers: one root message', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { id } = await trigger(`PROOT${round}`);
