@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Verdict } from '../verdict/types.js';
 import { type EndReason, fromHash, type Incident, type Member, type MemberList, toHash } from './incident.js';
 import { type IncidentKeys, incidentKeys } from './keys.js';
+import { newIncidentHash, readIncidents, sortMembers, trimIndexes } from './records.js';
 import {
   ACKNOWLEDGE,
   BEGIN_DIAGNOSIS,
@@ -142,47 +143,6 @@ export class IncidentStore {
     };
   }
 
-  private newIncident(args: {
-    id: string;
-    service: string;
-    source: string;
-    key: string;
-    title: string;
-    url?: string;
-    onsetAt: string;
-    now: Date;
-    channel?: string;
-    requestedBy?: string;
-  }): Record<string, string> {
-    const incident: Incident = {
-      id: args.id,
-      service: args.service,
-      source: args.source,
-      externalId: args.key,
-      title: args.title,
-      url: args.url ?? null,
-      state: 'triggered',
-      onsetAt: args.onsetAt,
-      firstAlertAt: args.now.toISOString(),
-      lastAlertAt: args.now.toISOString(),
-      alertCount: 1,
-      run: 1,
-      diagnosingAt: null,
-      verdictAt: null,
-      acknowledgedAt: null,
-      resolvedAt: null,
-      verdict: null,
-      channel: args.channel ?? null,
-      rootTs: null,
-      verdictTs: null,
-      requestedBy: args.requestedBy ?? null,
-      feedback: null,
-      endReason: null,
-      endNote: null,
-    };
-    return toHash(incident);
-  }
-
   private create(args: Parameters<IncidentStore['openOrJoin']>[0], now: Date, join: ScriptArgs) {
     const id = args.preferredId ?? `${args.service}-${randomUUID().slice(0, 8)}`;
     return this.run<[string, OpenOrJoin['outcome'], string, string, string, string]>(OPEN_OR_JOIN, {
@@ -190,7 +150,7 @@ export class IncidentStore {
       k: { ...join.k, index: this.keys.index(), serviceIndex: this.keys.index(args.service) },
       id,
       fallbackId: `${id}-${randomUUID().slice(0, 4)}`,
-      fields: this.newIncident({ ...args, id, key: args.key, now }),
+      fields: newIncidentHash({ ...args, id, key: args.key, now }),
     });
   }
 
@@ -215,7 +175,7 @@ export class IncidentStore {
       id,
       nowMs: now.getTime(),
       retention: this.retentionSeconds,
-      fields: this.newIncident({
+      fields: newIncidentHash({
         id,
         service: args.service,
         source: 'slack',
@@ -452,14 +412,8 @@ export class IncidentStore {
     return [...new Set([...live, ...newest])];
   }
 
-  private async getMany(ids: readonly string[]): Promise<Incident[]> {
-    if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hgetall(this.keys.incident(id));
-    const rows = (await pipe.exec()) ?? [];
-    return rows
-      .map(([err, hash]) => (err ? null : fromHash(hash as Record<string, string>)))
-      .filter((i): i is Incident => i !== null);
+  private getMany(ids: readonly string[]): Promise<Incident[]> {
+    return readIncidents(this.redis, this.keys, ids);
   }
 
   /** History: incidents whose first alert lies in [from, to), optionally of one service; expired ones are left out. */
@@ -468,36 +422,7 @@ export class IncidentStore {
   }
 
   /** History: drops time-index entries older than the retention, in the global and every service's index. */
-  async trimHistory(now: Date): Promise<number> {
-    const cutoff = now.getTime() - this.retentionDays * DAY * 1000;
-    const global = this.keys.index();
-    const keys = [global, ...(await this.scanKeys(`${globEscape(global)}:*`))];
-    const pipe = this.redis.pipeline();
-    for (const key of new Set(keys)) pipe.zremrangebyscore(key, '-inf', `(${cutoff}`);
-    const rows = (await pipe.exec()) ?? [];
-    return rows.reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
+  trimHistory(now: Date): Promise<number> {
+    return trimIndexes(this.redis, this.keys, now.getTime() - this.retentionDays * DAY * 1000);
   }
-
-  /** Keys matching a pattern; on a Cluster every master is asked (the hash tag puts them all on one). */
-  private async scanKeys(pattern: string): Promise<string[]> {
-    const nodes = this.redis.isCluster ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
-    const out: string[] = [];
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        out.push(...found);
-      } while (cursor !== '0');
-    }
-    return out;
-  }
-}
-
-function sortMembers(members: Member[]): Member[] {
-  return members.sort((x, y) => x.joinedAt.localeCompare(y.joinedAt) || x.key.localeCompare(y.key));
-}
-
-function globEscape(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
