@@ -48,36 +48,38 @@ local ended = redis.call('GET', a.k.ended)
 if ended and a.onsetMs <= tonumber(ended) then
   return {redis.call('GET', a.k.alias) or '', 'late', 'resolved', '0', '0', ''}
 end
+-- One read of what the join needs: state, whether a check run holds it, run, the verdict's run and time.
 local function openState(id)
   if not id then return nil end
-  local ik = L.incident .. id
-  local s = redis.call('HGET', ik, 'state')
-  if s and s ~= 'resolved' and (redis.call('HGET', ik, 'requestedBy') or '') == '' then return s end
+  local f = redis.call('HMGET', L.incident .. id, 'state', 'requestedBy', 'run', '_doneRun', '_verdictMs')
+  if f[1] and f[1] ~= 'resolved' and (f[2] or '') == '' then return f end
   return nil
 end
-local id = redis.call('GET', a.k.alias)
-local state = openState(id)
-if not state then
+local aliased = redis.call('GET', a.k.alias)
+local id = aliased
+local f = openState(id)
+if not f then
   id = redis.call('GET', a.k.open)
-  state = openState(id)
+  f = openState(id)
 end
-if state then
+if f then
+  local state = f[1]
   local ik = L.incident .. id
   redis.call('HINCRBY', ik, 'alertCount', 1)
   redis.call('HSET', ik, 'lastAlertAt', a.nowIso, '_lastAlertMs', ms(a.nowMs))
-  redis.call('SET', a.k.alias, id, 'EX', a.aliasTtl)
+  -- A repeat of a known alert changes no key's membership: only what is new is written.
+  if aliased ~= id then redis.call('SET', a.k.alias, id, 'EX', a.aliasTtl) end
   local fk = L.firing .. id
-  redis.call('SADD', fk, a.member)
-  redis.call('EXPIRE', fk, a.retention)
-  local run = num(redis.call('HGET', ik, 'run'))
+  if redis.call('SADD', fk, a.member) == 1 then redis.call('EXPIRE', fk, a.retention) end
+  local run = num(f[3])
   local action = ''
   local mk = L.members .. id
   if redis.call('HSETNX', mk, a.member, a.memberJson) == 1 then
     redis.call('EXPIRE', mk, a.retention)
     action = 'covered'
     -- A run still in progress covers the newcomer; a finished one is told if fresh, else run again.
-    if num(redis.call('HGET', ik, '_doneRun')) >= run then
-      if a.nowMs - num(redis.call('HGET', ik, '_verdictMs')) <= a.freshMs then
+    if num(f[4]) >= run then
+      if a.nowMs - num(f[5]) <= a.freshMs then
         redis.call('SADD', L.pending .. id, a.member)
         redis.call('EXPIRE', L.pending .. id, a.retention)
         action = 'announce'
