@@ -1,6 +1,7 @@
 import type { CheckName } from '../playbooks/schema.js';
 import { changesCheck } from './changes/check.js';
 import { databaseCheck } from './database/check.js';
+import { kubernetesCheck } from './kubernetes/check.js';
 import { loadCheck } from './load/check.js';
 import { proxyCheck } from './proxy/check.js';
 import type { Check } from './types.js';
@@ -13,4 +14,5 @@ export const CHECKS: { readonly [N in CheckName]?: Check<N, unknown> } = {
   load: loadCheck,
   database: databaseCheck,
   changes: changesCheck,
+  kubernetes: kubernetesCheck,
 };

@@ -17,6 +17,8 @@ export const CAUSE_COLOURS: Record<Cause | 'no_verdict', string> = {
   db_unavailable: '#a61c3c',
   db_slow: '#2ca02c',
   db_saturated: '#17becf',
+  memory_leak: '#7f3c8d',
+  deploy_drain: '#e6ab02',
   recovered: '#98df8a',
   unknown: '#c5b0d5',
   no_verdict: '#dbdb8d',

@@ -28,38 +28,153 @@ const titlePattern = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Credentials for a remote endpoint, each the NAME of the variable that holds it (never the value). */
+const remoteAuth = {
+  /** `Authorization: Bearer …` */
+  token_env: envName.optional(),
+  /** HTTP Basic: the user name is not a secret, the password is. */
+  username: z.string().min(1).max(256).optional(),
+  password_env: envName.optional(),
+};
+
+function basicNeedsBoth(v: { username?: string; password_env?: string }, ctx: z.RefinementCtx) {
+  if ((v.username === undefined) !== (v.password_env === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [v.username === undefined ? 'username' : 'password_env'],
+      message: 'HTTP Basic needs both username and password_env',
+    });
+}
+
+export const LokiSourceSchema = z
+  .strictObject({
+    url: httpUrl,
+    /** A LogQL log query (selector plus optional line filters), e.g. `{job="nginx"} |= "upstream"`. */
+    query: z.string().min(3).max(4096),
+    ...remoteAuth,
+    /** X-Scope-OrgID of a multi-tenant Loki; `tenant_env` when the tenant id itself is kept secret. */
+    tenant: z.string().min(1).max(256).optional(),
+    tenant_env: envName.optional(),
+    /** Entries asked for; Loki's own default cap (max_entries_limit_per_query) is 5000. */
+    limit: z.number().int().min(1).max(5000).default(1000),
+  })
+  .superRefine(basicNeedsBoth);
+
+export const ElasticsearchSourceSchema = z
+  .strictObject({
+    url: httpUrl,
+    /** Index, data stream or pattern (comma lists allowed): `filebeat-*`, `logs-nginx.error-*`. */
+    index: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[^\s/?#]+$/, 'an index name or pattern, without spaces, "/", "?" or "#"')
+      .refine((s) => s !== '.' && s !== '..', 'an index name or pattern, not "." or ".."'),
+    /** A query_string (Lucene syntax) ANDed with the incident window, e.g. `event.dataset:nginx.error`. */
+    query: z.string().min(1).max(4096).optional(),
+    ...remoteAuth,
+    /** `Authorization: ApiKey …`, the encoded id:key Elasticsearch hands out. */
+    api_key_env: envName.optional(),
+    /** Hits asked for (`size`); from + size may not pass index.max_result_window (10,000). */
+    limit: z.number().int().min(1).max(10_000).default(500),
+    time_field: z.string().min(1).max(256).default('@timestamp'),
+    /**
+     * Where the log line is. Filebeat/Elastic Agent keep nginx's text after the
+     * time/level/pid prefix in `message` and store the time and level apart.
+     */
+    message_field: z.string().min(1).max(256).default('message'),
+  })
+  .superRefine(basicNeedsBoth);
+
+const LOG_SOURCES = ['file', 'loki', 'elasticsearch'] as const;
+
+export const ProxyErrorLogSchema = z
+  .strictObject({
+    /** Exactly one source; `path` alone means `source: file`. */
+    source: z.enum(LOG_SOURCES).optional(),
+    path: z.string().min(1).optional(),
+    loki: LokiSourceSchema.optional(),
+    elasticsearch: ElasticsearchSourceSchema.optional(),
+    format: z.enum(['nginx', 'haproxy', 'envoy', 'ingress-nginx']).default('nginx'),
+    /** Bytes read at most: the file's tail, or a log store's answer. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /**
+     * The zone the proxy stamps its log in (IANA name): nginx and HAProxy write local
+     * time with no zone. Without it the log is read in gatewatch's own zone. A log
+     * store's own timestamps need none.
+     */
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'not an IANA time zone name (e.g. "Europe/Berlin", "UTC")')
+      .optional(),
+    /** Only lines this recent count: older errors are history, not the incident. */
+    window_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(15),
+  })
+  .superRefine((v, ctx) => {
+    const source = v.source ?? 'file';
+    const given = {
+      file: v.path !== undefined,
+      loki: v.loki !== undefined,
+      elasticsearch: !!v.elasticsearch,
+    };
+    const field = (s: (typeof LOG_SOURCES)[number]) => (s === 'file' ? 'path' : s);
+    if (!given[source])
+      ctx.addIssue({
+        code: 'custom',
+        path: [field(source)],
+        message: `source ${source} needs ${field(source)}${v.source === undefined ? ' (without source, the log is a file: give path, or name the source)' : ''}`,
+      });
+    for (const other of LOG_SOURCES)
+      if (other !== source && given[other])
+        ctx.addIssue({
+          code: 'custom',
+          path: [field(other)],
+          message: `exactly one source: ${field(other)} given, but source is ${source}`,
+        });
+  });
+
+export const ProxyStatsSchema = z
+  .strictObject({
+    kind: z.enum(['haproxy', 'caddy', 'envoy', 'traefik']),
+    /**
+     * HAProxy: the stats page with `;csv`, or its Prometheus endpoint. Caddy: the admin
+     * endpoint (`/reverse_proxy/upstreams` and `/metrics` are read from it). Envoy: the
+     * admin endpoint (`/clusters`, `/stats`). Traefik: its metrics endpoint.
+     */
+    url: httpUrl,
+    /** The backend / cluster / service name as that proxy calls it; all of them without it. */
+    backend: z.string().min(1).max(256).optional(),
+    ...remoteAuth,
+    /** Counters are read twice this far apart, for rates. */
+    sample_interval_ms: z.number().int().min(100).max(10_000).default(1000),
+    /** Bytes read at most per answer; a bigger answer is cut and the evidence says so. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+  })
+  .superRefine(basicNeedsBoth);
+
 export const ProxyCheckSchema = z.strictObject({
   url: httpUrl.optional(),
   samples: z.number().int().min(1).max(50).default(5),
-  /** Per sample: a proxy that takes longer than this is itself the finding. */
+  /** Per sample and per remote read: a proxy that takes longer than this is itself the finding. */
   timeout_ms: z.number().int().min(50).max(60_000).default(2000),
-  error_log: z
-    .strictObject({
-      path: z.string().min(1),
-      format: z.enum(['nginx', 'haproxy', 'envoy']).default('nginx'),
-      max_bytes: z
-        .number()
-        .int()
-        .min(1024)
-        .max(64 * 1024 * 1024)
-        .default(1024 * 1024),
-      /**
-       * The zone the proxy stamps its log in (IANA name): nginx and HAProxy write local
-       * time with no zone. Without it the log is read in gatewatch's own zone.
-       */
-      timezone: z
-        .string()
-        .refine(isTimeZone, 'not an IANA time zone name (e.g. "Europe/Berlin", "UTC")')
-        .optional(),
-      /** Only lines this recent count: older errors are history, not the incident. */
-      window_minutes: z
-        .number()
-        .int()
-        .min(1)
-        .max(7 * 24 * 60)
-        .default(15),
-    })
-    .optional(),
+  error_log: ProxyErrorLogSchema.optional(),
+  /** The proxy's own view of its upstreams; without upstream.targets, the upstreams are learned here. */
+  stats: ProxyStatsSchema.optional(),
 });
 
 export const UpstreamCheckSchema = z.strictObject({
@@ -123,12 +238,54 @@ export const ChangesCheckSchema = z.strictObject({
   deploys: z.boolean().default(false),
 });
 
+/** A DNS-1123 name, as Kubernetes requires of namespaces and object names. */
+const kubeName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name: lower-case letters, digits, "-" and "."');
+
+export const KubernetesCheckSchema = z
+  .strictObject({
+    namespace: kubeName,
+    /** The Service whose EndpointSlices the proxy routes to. */
+    service: kubeName.optional(),
+    /** A label selector for the pods (`app=checkout,tier=api`), when there is no Service or to narrow it. */
+    selector: z
+      .string()
+      .min(1)
+      .max(1000)
+      .regex(/^[A-Za-z0-9_./=!,() -]+$/, 'a label selector such as app=checkout,tier!=canary')
+      .optional(),
+    /** The Deployment behind the pods; found from the pods' owners when not named. */
+    deployment: kubeName.optional(),
+    hpa: kubeName.optional(),
+    /** The variable holding the kubeconfig path; without it the in-cluster service account, then $KUBECONFIG. */
+    kubeconfig_env: envName.optional(),
+    /** The kubeconfig context to use (default: its current-context). */
+    context: z.string().min(1).max(253).optional(),
+    /** Per API request. */
+    timeout_ms: z.number().int().min(100).max(60_000).default(3000),
+    /** OOM kills, restarts, events and rollouts this recent count as the incident's. */
+    window_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(60),
+    /** A pod whose memory working set is at least this share of its limit is at the limit. */
+    memory_threshold: fraction.default(0.9),
+  })
+  .refine((k) => k.service !== undefined || k.selector !== undefined || k.deployment !== undefined, {
+    message: 'name a service, a selector or a deployment',
+  });
+
 export const ChecksSchema = z.strictObject({
   proxy: ProxyCheckSchema.optional(),
   upstream: UpstreamCheckSchema.optional(),
   load: LoadCheckSchema.optional(),
   database: DatabaseCheckSchema.optional(),
   changes: ChangesCheckSchema.optional(),
+  kubernetes: KubernetesCheckSchema.optional(),
 });
 
 export const PlaybookSchema = z.strictObject({
@@ -161,10 +318,15 @@ export type Playbook = z.infer<typeof PlaybookSchema>;
 export type ChecksConfig = z.infer<typeof ChecksSchema>;
 export type CheckName = keyof ChecksConfig;
 export type ProxyCheckConfig = z.infer<typeof ProxyCheckSchema>;
+export type ProxyErrorLogConfig = z.infer<typeof ProxyErrorLogSchema>;
+export type ProxyStatsConfig = z.infer<typeof ProxyStatsSchema>;
+export type LokiSourceConfig = z.infer<typeof LokiSourceSchema>;
+export type ElasticsearchSourceConfig = z.infer<typeof ElasticsearchSourceSchema>;
 export type UpstreamCheckConfig = z.infer<typeof UpstreamCheckSchema>;
 export type LoadCheckConfig = z.infer<typeof LoadCheckSchema>;
 export type DatabaseCheckConfig = z.infer<typeof DatabaseCheckSchema>;
 export type ChangesCheckConfig = z.infer<typeof ChangesCheckSchema>;
+export type KubernetesCheckConfig = z.infer<typeof KubernetesCheckSchema>;
 
 /** The JSON Schema editors use; `playbooks/schema.json` is this, and a test keeps it current. */
 export function playbookJsonSchema(): unknown {

@@ -12,6 +12,9 @@ export const CAUSE_TEXT: Record<Cause, string> = {
   db_unavailable: 'The database refuses connections.',
   db_slow: 'The database is slow from long queries or locks, not from load.',
   db_saturated: 'The database is out of connections or CPU.',
+  memory_leak: 'Upstream processes die at their memory limit and restart, memory climbing between restarts.',
+  deploy_drain:
+    '502s in bursts during a rollout or restart: the proxy still sends to instances being stopped.',
   recovered: 'No 502s now, and every check passes.',
   unknown: 'The evidence is missing or contradicts itself.',
 };

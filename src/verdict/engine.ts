@@ -47,7 +47,7 @@ export function decide(args: {
   const f = finding ?? unknownFinding(args.results);
   const onsetAt = args.onsetAt ?? Date.now();
   const trigger = pickTrigger(f, evidence, onsetAt, args.windowMinutes);
-  const capacity = CAUSES[f.cause] === 'scale-up' ? capacityFor(f, evidence) : null;
+  const capacity = CAUSES[f.cause] === 'scale-up' ? (f.capacity ?? capacityFor(f, evidence)) : null;
   const actions = [
     ...(trigger ? [rollbackAction(trigger)] : []),
     ...(capacity ? [capacityAction(capacity, database(evidence))] : []),

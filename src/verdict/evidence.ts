@@ -5,6 +5,7 @@ import {
   type ProxyEvidence,
   type ProxyLogEvidence,
   type ProxySampleEvidence,
+  proxyLearnedTargets,
   proxyLog,
   proxySample,
 } from '../checks/proxy/check.js';
@@ -36,8 +37,14 @@ export function hostPort(t: { host: string; port: number }): string {
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 
+/** The playbook's targets as probed; without them, the upstreams the proxy's stats name (learnedTargets). */
 export function targets(ev: Evidence): UpstreamEvidence[] {
-  return ev.upstream?.evidence ?? [];
+  return ev.upstream?.evidence ?? learnedTargets(ev);
+}
+
+/** The upstreams learned from the proxy's stats (`proxy.stats`), each as upstream evidence. */
+export function learnedTargets(ev: Evidence): UpstreamEvidence[] {
+  return proxyLearnedTargets(ev.proxy?.evidence ?? []);
 }
 
 /**

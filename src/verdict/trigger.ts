@@ -1,5 +1,6 @@
 import type { ChangeEvidence } from '../checks/changes/check.js';
 import { changes } from './evidence.js';
+import { rolloutChanges } from './kubernetes.js';
 import type { Cause, ChangeKind, Evidence, Finding, Trigger } from './types.js';
 
 /**
@@ -19,6 +20,8 @@ export const FITS: Readonly<Record<Cause, readonly ChangeKind[]>> = {
   db_unavailable: ['config'],
   upstream_saturated: [],
   db_saturated: [],
+  memory_leak: ['deploy'],
+  deploy_drain: ['deploy'],
   recovered: [],
   unknown: [],
 };
@@ -50,7 +53,7 @@ export function pickTrigger(
   const fits = finding.fits ?? FITS[finding.cause];
   if (fits.length === 0) return null;
   const since = windowMinutes === undefined ? Number.NEGATIVE_INFINITY : onsetAt - windowMinutes * 60_000;
-  const candidates = changes(ev)
+  const candidates = [...changes(ev), ...rolloutChanges(ev)]
     .map((c) => ({ c, at: Date.parse(c.at) }))
     .filter(
       ({ c, at }) =>

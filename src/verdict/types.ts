@@ -16,6 +16,8 @@ export const CAUSES = {
   db_unavailable: 'fix',
   db_slow: 'fix',
   db_saturated: 'scale-up',
+  memory_leak: 'fix',
+  deploy_drain: 'fix',
   recovered: 'none',
   unknown: 'investigate',
 } as const;
@@ -75,6 +77,8 @@ export interface Finding {
   actions: string[];
   /** Narrows which change kinds may be this finding's trigger (default: the cause's table in trigger.ts). */
   fits?: readonly ChangeKind[];
+  /** Capacity the rule measured itself (e.g. replicas from an HPA); else the engine derives it from load. */
+  capacity?: Capacity;
 }
 
 /** A rule is a plain function of the evidence: a finding when it recognises its cause, else null. */

@@ -4,6 +4,7 @@ const HINTS: Record<string, string> = {
   'redis-server': 'apt-get install -y redis-server',
   nginx: 'apt-get install -y nginx-light',
   haproxy: 'apt-get install -y haproxy',
+  caddy: 'apt-get install -y caddy',
   prometheus: 'apt-get install -y --no-install-recommends prometheus',
   'prometheus-node-exporter': 'apt-get install -y --no-install-recommends prometheus-node-exporter',
   git: 'apt-get install -y git',

@@ -31,6 +31,16 @@ const loadOk = check('load', 'ok', 140, 'cpu 22%, memory 41% across 2 instances'
 const dbOk = check('database', 'ok', 35, 'postgres p95 4 ms, 12/100 connections');
 const noChanges = check('changes', 'ok', 60, 'no deploy or config change in the 60 minutes before onset');
 
+/** A Deployment rollout as the kubernetes check reports it: its ReplicaSet is the ref. */
+const rollout = (minutes: number): Verdict['trigger'] => ({
+  kind: 'deploy',
+  ref: 'checkout-api-7d9f8c6b5',
+  summary: 'Deployment checkout-api revision 5 (checkout:1.5.0)',
+  author: null,
+  at: '2025-03-04T09:12:00Z',
+  minutes_before_onset: minutes,
+});
+
 type Spec = Omit<Verdict, 'service' | 'incident' | 'recommendation' | 'cause'>;
 
 const SPECS: Record<Cause, Spec> = {
@@ -224,6 +234,32 @@ const SPECS: Record<Cause, Spec> = {
       check('database', 'fail', 40, 'mysql 148/151 connections (98%)'),
     ],
     duration_ms: 960,
+  },
+  memory_leak: {
+    confidence: 0.85,
+    summary:
+      'Pod checkout-api-7d9f8c6b5-x2k8p was OOMKilled (exit 137) at its 512Mi limit 4 min ago, 12 min after rollout of revision 5 began; it ran 9 min before the kill.',
+    actions: [
+      'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 16 min before the 502s began).',
+      "Capture a heap profile of the new revision before its next kill; compare with revision 4's.",
+    ],
+    trigger: rollout(16),
+    capacity: null,
+    checks: [proxy502, check('kubernetes', 'fail', 180, '3 pods, 1 OOMKilled 4 min ago (limit 512Mi)')],
+    duration_ms: 1210,
+  },
+  deploy_drain: {
+    confidence: 0.8,
+    summary:
+      'The 502s come in a rollout of checkout-api (revision 5, 2 of 3 updated) while 1 endpoint is terminating: nginx still sends to pods being stopped.',
+    actions: [
+      'Roll back deploy checkout-api-7d9f8c6b5 (Deployment checkout-api revision 5, 3 min before the 502s began).',
+      'Add a preStop sleep (5–10 s) so the pod keeps serving until the endpoint removal reaches the proxy.',
+    ],
+    trigger: rollout(3),
+    capacity: null,
+    checks: [proxy502, check('kubernetes', 'warn', 150, '2 of 3 endpoints ready, 1 terminating')],
+    duration_ms: 980,
   },
   recovered: {
     confidence: 0.9,

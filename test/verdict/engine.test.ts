@@ -19,6 +19,7 @@ import {
   target,
   upstream,
 } from './build.js';
+import { endpoints, kubernetes, NEW, oomKilled, pod, rollingOut } from './k8s-build.js';
 
 function verdict(...results: CheckResult<unknown>[]) {
   return decide({
@@ -69,6 +70,14 @@ describe('decide: every cause is reachable, with its recommendation', () => {
         ),
       ],
     ],
+    [
+      'memory_leak',
+      [
+        proxy(proxySample({ 502: 5 })),
+        kubernetes(endpoints(2), pod(1, NEW, {}, oomKilled(3)), rollingOut(14)),
+      ],
+    ],
+    ['deploy_drain', [proxy(proxySample({ 502: 2, 200: 3 })), kubernetes(endpoints(2, 1), rollingOut(3))]],
     ['recovered', [upstream(target(1)), proxy(proxySample({ 200: 5 }))]],
     ['unknown', [upstream(target(1, 'http_5xx'))]],
   ];

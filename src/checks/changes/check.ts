@@ -20,7 +20,8 @@ export interface ChangeEvidence {
   paths?: string[];
   /** git only: the size of the change. */
   stat?: { files: number; insertions: number; deletions: number };
-  source: 'git' | 'file' | 'event';
+  /** `kubernetes`: a Deployment rollout the kubernetes check saw (src/verdict/kubernetes.ts). */
+  source: 'git' | 'file' | 'event' | 'kubernetes';
 }
 
 type Found = Omit<ChangeEvidence, 'minutes_before_onset'>;

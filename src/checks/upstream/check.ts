@@ -124,7 +124,7 @@ function mostCommon(probes: readonly Probe[]): ProbeOutcome {
   return best;
 }
 
-async function probeTarget(
+export async function probeTarget(
   target: string,
   config: UpstreamCheckConfig,
   ctx: CheckContext,

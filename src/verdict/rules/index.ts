@@ -5,6 +5,11 @@ import { dbSlow } from './db-slow.js';
 import { dbUnavailable } from './db-unavailable.js';
 import { dnsFailure } from './dns-failure.js';
 import { hotInstance } from './hot-instance.js';
+import { k8sDeployDrain } from './k8s-deploy-drain.js';
+import { k8sEndpointsDown } from './k8s-endpoints-down.js';
+import { k8sMemoryLeak } from './k8s-memory-leak.js';
+import { k8sPartial } from './k8s-partial.js';
+import { k8sSaturated } from './k8s-saturated.js';
 import { proxyMisrouted } from './proxy-misrouted.js';
 import { recovered } from './recovered.js';
 import { upstreamCrash } from './upstream-crash.js';
@@ -16,7 +21,10 @@ import { upstreamTimeout } from './upstream-timeout.js';
 /**
  * Rules in order of precedence: contradictions first (never answer them
  * confidently), then the most specific explanation. The database comes before
- * the upstream, whose failures it explains; `recovered` is last.
+ * the upstream, whose failures it explains; `recovered` is last. The cluster's
+ * view (k8s-*) explains the upstream's symptoms: OOM kills, no ready endpoint
+ * and a draining rollout come before the probes' own causes, replicas before
+ * the load check's saturation.
  */
 export const RULES: readonly Rule[] = [
   contradiction,
@@ -24,9 +32,14 @@ export const RULES: readonly Rule[] = [
   dbUnavailable,
   dbSaturated,
   dbSlow,
+  k8sMemoryLeak,
+  k8sEndpointsDown,
+  k8sDeployDrain,
+  k8sPartial,
   upstreamDown,
   upstreamPartial,
   proxyMisrouted,
+  k8sSaturated,
   upstreamSaturated,
   upstreamCrash,
   upstreamTimeout,

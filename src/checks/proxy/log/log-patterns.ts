@@ -29,7 +29,7 @@ export const SIGNATURES = {
 export type ProxySignature = keyof typeof SIGNATURES;
 export type SignatureKind = (typeof SIGNATURES)[ProxySignature]['kind'];
 
-export type ProxyLogFormat = 'nginx' | 'haproxy' | 'envoy';
+export type ProxyLogFormat = 'nginx' | 'haproxy' | 'envoy' | 'ingress-nginx';
 
 /** One log line that names an upstream problem. */
 export interface ProxyLogEntry {

@@ -1,6 +1,8 @@
 import { errorMessage } from '../../../errors.js';
+import { remoteFailure } from '../remote.js';
 import { parseEnvoyLine } from './envoy.js';
 import { haproxyLineParser, parseHaproxyLine } from './haproxy.js';
+import { ingressNginxLineParser, parseIngressNginxLine } from './ingress-nginx.js';
 import {
   type ProxyLogEntry,
   type ProxyLogFormat,
@@ -10,19 +12,22 @@ import {
   type SignatureKind,
 } from './log-patterns.js';
 import { nginxErrorLineParser, parseNginxErrorLine } from './nginx.js';
-import { readTail } from './tail.js';
+import { LOG_SOURCES } from './sources/registry.js';
+import type { LogReadRequest, StoredLine } from './sources/types.js';
 import { type WallClock, zonedClock } from './time.js';
 
 export const PARSERS: Readonly<Record<ProxyLogFormat, ProxyLogParser>> = {
   nginx: parseNginxErrorLine,
   haproxy: parseHaproxyLine,
   envoy: parseEnvoyLine,
+  'ingress-nginx': parseIngressNginxLine,
 };
 
 /** The formats whose stamps carry no zone: their parsers read them in a given zone. */
 const ZONED_PARSERS: Readonly<Partial<Record<ProxyLogFormat, (clock: WallClock) => ProxyLogParser>>> = {
   nginx: nginxErrorLineParser,
   haproxy: haproxyLineParser,
+  'ingress-nginx': (clock) => ingressNginxLineParser(nginxErrorLineParser(clock)),
 };
 
 export interface UpstreamCount {
@@ -43,13 +48,22 @@ export interface SignatureCount {
 }
 
 export interface ProxyLogSummary {
+  /** Where the lines came from: `file`, `loki` or `elasticsearch`. */
+  source?: LogSourceName;
+  /** The file's path, or the store's URL and query (never credentials). */
   path: string;
   format: ProxyLogFormat;
   window_minutes: number;
   bytes_read: number;
   file_size: number;
-  /** The file is larger than max_bytes: lines before the last max_bytes were not read. */
+  /** The file is larger than max_bytes, or the store hit its line limit: older lines were not read. */
   truncated: boolean;
+  /** Why lines were left unread, in words; null when nothing was. */
+  truncated_reason?: string | null;
+  /** Lines the source handed over (every line, failures or not). */
+  lines_read?: number;
+  /** A log store answered incompletely (failed shards, its own timeout); null when complete. */
+  partial?: string | null;
   /** Upstream failure lines inside the window (client aborts excluded). */
   errors: number;
   /** Failure lines older than the window, or with no readable time: not counted. */
@@ -76,6 +90,11 @@ function countUpstreams(entries: readonly ProxyLogEntry[]): UpstreamCount[] {
 /** Hosts' clocks differ a little; a line further ahead than this was read in the wrong zone. */
 export const FUTURE_SKEW_MS = 2 * 60_000;
 
+type LineCounts = Pick<
+  ProxyLogSummary,
+  'errors' | 'ignored' | 'future' | 'signatures' | 'dominant' | 'upstreams'
+>;
+
 /**
  * Counts the failure lines of a log text that fall inside [since, now + skew].
  * `timeZone` (IANA) is the zone zone-less stamps were written in.
@@ -85,17 +104,36 @@ export function summariseLog(
   format: ProxyLogFormat,
   since: number,
   opts: { timeZone?: string; now?: number } = {},
-): Pick<ProxyLogSummary, 'errors' | 'ignored' | 'future' | 'signatures' | 'dominant' | 'upstreams'> {
+): LineCounts {
+  return summariseLines(
+    text.split('\n').map((line) => ({ text: line, at: null })),
+    format,
+    since,
+    opts,
+  );
+}
+
+/**
+ * Counts the failure lines inside [since, now + skew]. A line's time is the store's
+ * when it has one (a log store's own timestamp), else what the line itself says.
+ */
+export function summariseLines(
+  lines: readonly StoredLine[],
+  format: ProxyLogFormat,
+  since: number,
+  opts: { timeZone?: string; now?: number } = {},
+): LineCounts {
   const zoned = opts.timeZone ? ZONED_PARSERS[format] : undefined;
   const parse = zoned && opts.timeZone ? zoned(zonedClock(opts.timeZone)) : PARSERS[format];
   const until = (opts.now ?? Date.now()) + FUTURE_SKEW_MS;
   const recent: ProxyLogEntry[] = [];
   let ignored = 0;
   let future = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const entry = parse(line);
-    if (!entry) continue;
+  for (const line of lines) {
+    if (line.text.trim() === '') continue;
+    const parsed = parse(line.text);
+    if (!parsed) continue;
+    const entry = line.at === null ? parsed : { ...parsed, at: line.at };
     if (entry.at === null || entry.at < since) ignored++;
     else if (entry.at > until) future++;
     else recent.push(entry);
@@ -130,47 +168,64 @@ export function summariseLog(
   };
 }
 
-/** Reads the end of a proxy log (at most maxBytes) and counts the recent failure lines by signature. */
-export async function readProxyLog(opts: {
-  path: string;
-  format: ProxyLogFormat;
-  maxBytes: number;
-  windowMinutes: number;
-  now: number;
-  timeZone?: string;
-}): Promise<ProxyLogSummary> {
+type LogSourceName = NonNullable<LogReadRequest['config']['source']>;
+
+/**
+ * Reads the proxy's error log from its source (the file's tail, or the incident
+ * window from a log store) and counts the recent failure lines by signature. A
+ * source that cannot be read gives a summary with `error` set, never a throw.
+ */
+export async function readProxyLog(
+  req: Omit<LogReadRequest, 'since' | 'until'> & { now: number },
+): Promise<ProxyLogSummary> {
+  const { config } = req;
+  const source: LogSourceName = config.source ?? 'file';
+  const since = req.now - config.window_minutes * 60_000;
   const base = {
-    path: opts.path,
-    format: opts.format,
-    window_minutes: opts.windowMinutes,
+    source,
+    format: config.format,
+    window_minutes: config.window_minutes,
   };
   try {
-    const tail = await readTail(opts.path, opts.maxBytes);
-    const counts = summariseLog(tail.text, opts.format, opts.now - opts.windowMinutes * 60_000, {
-      timeZone: opts.timeZone,
-      now: opts.now,
+    const read = await LOG_SOURCES[source]({ ...req, since, until: req.now + 1 });
+    const counts = summariseLines(read.lines, config.format, since, {
+      timeZone: config.timezone,
+      now: req.now,
     });
     return {
       ...base,
-      bytes_read: tail.bytes_read,
-      file_size: tail.file_size,
-      truncated: tail.truncated,
+      path: read.location,
+      bytes_read: read.bytes_read,
+      file_size: read.size ?? read.bytes_read,
+      truncated: read.truncated !== null,
+      truncated_reason: read.truncated,
+      lines_read: read.lines.filter((l) => l.text.trim() !== '').length,
+      partial: read.partial,
       ...counts,
       error: null,
     };
   } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    const error =
+      source === 'file'
+        ? `cannot read ${config.path}: ${errno ?? errorMessage(err)}`
+        : `${source} unreadable: ${remoteFailure(err, req.timeoutMs)}`;
     return {
       ...base,
+      path: source === 'file' ? (config.path ?? '') : source,
       bytes_read: 0,
       file_size: 0,
       truncated: false,
+      truncated_reason: null,
+      lines_read: 0,
+      partial: null,
       errors: 0,
       ignored: 0,
       future: 0,
       signatures: [],
       dominant: null,
       upstreams: [],
-      error: `cannot read ${opts.path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+      error,
     };
   }
 }
