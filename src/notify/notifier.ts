@@ -19,11 +19,9 @@ export interface NotifierDeps {
   rootEditIntervalMs?: number;
 }
 
-/** The PagerDuty incidents a verdict speaks for: each PagerDuty member, and the opener of an older record. */
-function pagerDutyTargets(inc: Incident, members: readonly Member[]): string[] {
-  const ids = members.filter((m) => m.source === 'pagerduty').map((m) => m.key);
-  if (inc.source === 'pagerduty') ids.unshift(inc.externalId);
-  return [...new Set(ids)];
+/** PagerDuty incident ids among the members. */
+function pagerDutyIds(members: readonly Member[]): string[] {
+  return members.filter((m) => m.source === 'pagerduty').map((m) => m.key);
 }
 
 /**
@@ -49,9 +47,9 @@ export function createNotifier(deps: NotifierDeps) {
     }
   }
 
-  async function noteAll(inc: Incident, members: readonly Member[], content: string) {
+  async function noteAll(inc: Incident, externalIds: readonly string[], content: string) {
     const log = deps.log.child({ incident: inc.id, run: inc.run });
-    for (const id of pagerDutyTargets(inc, members)) await note(inc, id, content, log);
+    for (const id of new Set(externalIds)) await note(inc, id, content, log);
   }
 
   return {
@@ -80,16 +78,21 @@ export function createNotifier(deps: NotifierDeps) {
         // The final edit, after every live one has landed: the root shows the verdict (or how a check ended).
         await slack.updateRoot(inc);
       }
-      await noteAll(inc, covered.shown, `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}`);
+      // The opener of a record from before members existed is noted too.
+      const opener = inc.source === 'pagerduty' ? [inc.externalId] : [];
+      await noteAll(
+        inc,
+        [...opener, ...pagerDutyIds(covered.shown)],
+        `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}`,
+      );
     },
 
     async joined(inc: Incident, verdict: Verdict, members: readonly Member[]) {
       if (slack) await slack.postJoined(inc, verdict, members);
-      const pdMembers = members.filter((m) => m.source === 'pagerduty');
       await noteAll(
-        { ...inc, source: 'joined', externalId: '' },
-        pdMembers,
-        `gatewatch verdict (run ${inc.run}, shared with gatewatch incident ${inc.id} this joined: ${members.map((m) => m.key).join(', ')})\n${verdictText(verdict)}`,
+        inc,
+        pagerDutyIds(members),
+        `gatewatch verdict (run ${inc.run} of gatewatch incident ${inc.id}, which this incident joined)\n${verdictText(verdict)}`,
       );
     },
 
