@@ -65,6 +65,24 @@ export const ConfigSchema = z.object({
   /** Redis Sentinel, `host:port,host:port`, with the master group name. */
   REDIS_SENTINELS: csv.optional(),
   REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  /** A verdict younger than this is told to an upstream incident that joins; an older one gets a fresh diagnosis. */
+  VERDICT_FRESH_MS: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+  /** After a `recovered` verdict, an incident with no new alert for this long ends by itself. */
+  INCIDENT_QUIET_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(7 * 86_400_000)
+    .default(30 * 60_000),
+  /** An incident open longer than this ends by itself, however it is going (a lost resolve never mutes a service). */
+  INCIDENT_MAX_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(30 * 86_400_000)
+    .default(24 * 3_600_000),
+  /** How often workers look for incidents to end (quiet, max age). */
+  INCIDENT_SWEEP_MS: z.coerce.number().int().min(200).max(3_600_000).default(60_000),
   /** Worker-only processes expose /metrics, /healthz and /readyz on this port when set. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });

@@ -9,7 +9,6 @@ import { ChangeEventStore } from './ingest/change-events.js';
 import { createChangesHook } from './ingest/changes-hook.js';
 import { DeliveryLog } from './ingest/deliveries.js';
 import { ingestAlerts } from './ingest/ingest.js';
-import { IncidentStore } from './ingest/store.js';
 import type { Logger } from './log.js';
 import {
   countingSlackFetch,
@@ -18,6 +17,7 @@ import {
   type Metrics,
   serveMetrics,
 } from './metrics.js';
+import { createNotifier } from './notify/notifier.js';
 import { PagerDutyClient } from './pagerduty/client.js';
 import { loadPlaybooks, type PlaybookSet } from './playbooks/load.js';
 import { JobQueue } from './queue/jobs.js';
@@ -29,9 +29,12 @@ import { createSlackClient } from './slack/client.js';
 import { registerCommands } from './slack/commands.js';
 import { handleSlackRequest } from './slack/http.js';
 import { registerInteractions } from './slack/interactions.js';
-import { POST_CLIENT_OPTIONS } from './slack/outbox.js';
+import { POST_CLIENT_OPTIONS, PostingIntents } from './slack/outbox.js';
 import { SlackThread } from './slack/thread.js';
 import { SOURCES } from './sources/registry.js';
+import { IncidentStore } from './store/store.js';
+
+const DAY_S = 24 * 3600;
 
 export interface Running {
   /** The port the HTTP server listens on (when this process serves). */
@@ -135,6 +138,7 @@ async function startWorkers(shared: Shared): Promise<void> {
         client: slackClient,
         postClient: slackPostClient ?? undefined,
         store,
+        intents: new PostingIntents(redis, config.REDIS_PREFIX, config.HISTORY_RETENTION_DAYS * DAY_S),
         defaultChannel: config.SLACK_CHANNEL,
         log,
       })
@@ -146,8 +150,8 @@ async function startWorkers(shared: Shared): Promise<void> {
     {
       store,
       playbooks,
-      slack,
-      pagerduty,
+      notifier: createNotifier({ store, slack, pagerduty, log }),
+      endRules: { quietMs: config.INCIDENT_QUIET_MS, maxAgeMs: config.INCIDENT_MAX_AGE_MS },
       log,
       env,
       redis,
@@ -156,6 +160,8 @@ async function startWorkers(shared: Shared): Promise<void> {
       onVerdict: (v) => metrics.observeVerdict(v),
       digest: createDigestHandler({
         store,
+        redis,
+        prefix: config.REDIS_PREFIX,
         slack: slackClient,
         channel: config.DIGEST_CHANNEL ?? config.SLACK_CHANNEL,
         tz: config.DIGEST_TZ,
@@ -182,6 +188,9 @@ async function startWorkers(shared: Shared): Promise<void> {
     .catch((err: unknown) =>
       log.error({ err: String(err), cron: config.DIGEST_CRON }, 'could not schedule the weekly digest'),
     );
+  digestSchedule
+    .scheduleSweep(config.INCIDENT_SWEEP_MS)
+    .catch((err: unknown) => log.error({ err: String(err) }, 'could not schedule the lifecycle sweep'));
   closers.push(() => digestSchedule.close());
   if (!shared.alsoServes && config.METRICS_PORT !== undefined) {
     const depth = new JobQueue(redis, config.REDIS_PREFIX, shared.queueName, log);
@@ -226,6 +235,7 @@ async function startServer(shared: Shared): Promise<void> {
         jobs,
         playbooks,
         log,
+        freshVerdictMs: config.VERDICT_FRESH_MS,
         onIgnored: (source) => metrics.ignored.inc({ source }),
       });
       countNewIncidents(metrics, answer, async (id) => (await store.get(id))?.service);

@@ -1,6 +1,7 @@
-import { type Incident, isOpen } from '../ingest/incident.js';
+import { type Incident, isOpen } from '../store/incident.js';
 import { CAUSES, type Cause, type Recommendation } from '../verdict/types.js';
 import type {
+  CapacityQuestion,
   CauseCount,
   DayBucket,
   Digest,
@@ -22,6 +23,13 @@ export const SAME_CAUSE_MIN = 2;
 export const WRONG_MIN = 2;
 
 const TOP_CAUSES = 3;
+/** How far back the per-service headline (scale-up against fix) looks. */
+export const CAPACITY_WEEKS = 4;
+
+/** An incident, not a check run: `/gateway check` runs are not problems that happened. */
+function isIncident(i: Incident): boolean {
+  return !i.requestedBy;
+}
 
 function isCause(s: string): s is Cause {
   return Object.hasOwn(CAUSES, s);
@@ -76,6 +84,7 @@ function stats(incidents: Incident[], r: WeekRange, now: number): WeekStats {
   for (const i of incidents) verdictMix[i.verdict?.recommendation ?? 'no_verdict'] += 1;
   const withVerdict = incidents.length - verdictMix.no_verdict;
   const wrong = incidents.filter(markedWrong).length;
+  const reviewed = incidents.filter((i) => i.verdict !== null && i.feedback !== null).length;
   const acks = incidents.map((i) => sinceOnset(i, i.acknowledgedAt)).filter((v) => v !== null);
   const resolves = incidents
     .filter((i) => !isOpen(i))
@@ -91,7 +100,9 @@ function stats(incidents: Incident[], r: WeekRange, now: number): WeekStats {
     causes: countCauses(incidents).slice(0, TOP_CAUSES),
     withVerdict,
     markedWrong: wrong,
-    accuracy: withVerdict === 0 ? null : (withVerdict - wrong) / withVerdict,
+    reviewed,
+    notReviewed: withVerdict - reviewed,
+    accuracy: reviewed === 0 ? null : (reviewed - wrong) / reviewed,
   };
 }
 
@@ -129,6 +140,22 @@ function recommend(service: string, incidents: Incident[]): string[] {
   return out;
 }
 
+/** Over the last weeks: how many incidents a scale-up would have cured, how many needed a fix, which fixes recur. */
+function capacityQuestion(incidents: Incident[]): CapacityQuestion {
+  const held = incidents.map(causeThatHeld);
+  const by = (rec: Recommendation) => held.filter((c) => c !== null && CAUSES[c] === rec).length;
+  const scaleUp = by('scale-up');
+  const fix = by('fix');
+  return {
+    weeks: CAPACITY_WEEKS,
+    incidents: incidents.length,
+    scaleUp,
+    fix,
+    other: incidents.length - scaleUp - fix,
+    recurringFixes: countCauses(incidents).filter((c) => CAUSES[c.cause] === 'fix' && c.count >= 2),
+  };
+}
+
 function days(incidents: Incident[], r: WeekRange): DayBucket[] {
   const buckets: DayBucket[] = r.days.map((date) => ({ date, byCause: {} }));
   for (const i of incidents) {
@@ -150,19 +177,33 @@ export function buildDigest(
   previousWeekIncidents: readonly Incident[],
   tz: string,
   now: Date = new Date(),
+  /** Incidents of (a superset of) the CAPACITY_WEEKS weeks ending with this one; this week's alone if not given. */
+  recentIncidents: readonly Incident[] = incidents,
 ): Digest {
   const range = weekRange(week, tz);
   const before = weekRange(previousWeek(range.week), tz);
   const at = now.getTime();
-  const current = incidents.filter((i) => inRange(i, range));
-  const previous = previousWeekIncidents.filter((i) => inRange(i, before));
+  const current = incidents.filter((i) => isIncident(i) && inRange(i, range));
+  const previous = previousWeekIncidents.filter((i) => isIncident(i) && inRange(i, before));
+  const recentFrom = range.end.getTime() - CAPACITY_WEEKS * 7 * 24 * 3_600_000;
+  const recentBy = groupByService(
+    recentIncidents.filter((i) => {
+      const onset = Date.parse(i.onsetAt);
+      return isIncident(i) && onset >= recentFrom && onset < range.end.getTime();
+    }),
+  );
   const nowBy = groupByService(current);
   const beforeBy = groupByService(previous);
   const names = [...new Set([...nowBy.keys(), ...beforeBy.keys()])];
   const services: ServiceDigest[] = names
     .map((service) => {
       const s = stats(nowBy.get(service) ?? [], range, at);
-      return { service, ...s, change: change(s, stats(beforeBy.get(service) ?? [], before, at)) };
+      return {
+        service,
+        ...s,
+        change: change(s, stats(beforeBy.get(service) ?? [], before, at)),
+        lastWeeks: capacityQuestion(recentBy.get(service) ?? []),
+      };
     })
     .sort(
       (a, b) =>

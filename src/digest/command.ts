@@ -1,9 +1,9 @@
 import { loadConfig } from '../config.js';
 import { GatewatchError } from '../errors.js';
-import { IncidentStore } from '../ingest/store.js';
 import { createLogger } from '../log.js';
 import { connectRedis, whenReady } from '../redis.js';
 import { createSlackClient } from '../slack/client.js';
+import { IncidentStore } from '../store/store.js';
 import { composeDigest } from './job.js';
 import { postDigest, REPOST_AFTER_MS } from './post.js';
 import { renderDigestText } from './render-text.js';

@@ -1,4 +1,4 @@
-import type { CauseCount, Digest, VerdictMix, WeekChange, WeekStats } from './types.js';
+import type { CapacityQuestion, CauseCount, Digest, VerdictMix, WeekChange, WeekStats } from './types.js';
 
 /** Phrases both renderings share, so the text digest and the Slack blocks say the same thing. */
 
@@ -51,9 +51,21 @@ export function causesLine(causes: CauseCount[]): string {
   return causes.length === 0 ? 'none' : causes.map((c) => `${c.cause} ${c.count}`).join(' · ');
 }
 
-export function accuracyLine(s: WeekStats): string {
+/** What people said of the verdicts, and how many nobody looked at: never a rate for unreviewed ones. */
+export function feedbackLine(s: WeekStats): string {
   if (s.withVerdict === 0) return 'n/a (no verdicts)';
-  return `${percent(s.accuracy)} (${s.markedWrong} of ${plural(s.withVerdict, 'verdict')} marked wrong)`;
+  return `${s.markedWrong} marked wrong of ${s.reviewed} reviewed; ${s.notReviewed} not reviewed`;
+}
+
+/** The headline teams ask for when 502s are frequent: do we need bigger servers? */
+export function capacityQuestionLine(q: CapacityQuestion): string {
+  if (q.incidents === 0) return `no incidents in the last ${q.weeks} weeks`;
+  const recurring =
+    q.recurringFixes.length > 0
+      ? ` (recurring: ${q.recurringFixes.map((c) => `${c.cause} ×${c.count}`).join(', ')})`
+      : '';
+  const other = q.other > 0 ? `; ${q.other} recovered or unclear` : '';
+  return `last ${q.weeks} weeks: a scale-up would have cured ${q.scaleUp} of ${plural(q.incidents, 'incident')}; ${q.fix} needed a fix${recurring}${other}`;
 }
 
 /** An instant as a person in the digest's zone reads it: "Sun 29 Mar 23:30". */

@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
-import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
-import type { JobData } from '../queue/jobs.js';
-import { buildDigest } from './build.js';
+import type { RedisClient } from '../redis.js';
+import type { IncidentStore } from '../store/store.js';
+import { buildDigest, CAPACITY_WEEKS } from './build.js';
 import { IncidentHistory } from './history.js';
 import { type PostResult, postDigest } from './post.js';
 import type { Digest } from './types.js';
@@ -10,7 +10,7 @@ import { type IsoWeek, lastCompleteWeek, parseWeek, previousWeek, weekRange } fr
 
 /** Reads the week and the one before from Redis (trimming old index entries first) and builds the digest. */
 export async function composeDigest(
-  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>,
+  store: Pick<IncidentStore, 'between' | 'trimHistory'>,
   week: IsoWeek | undefined,
   tz: string,
   now: Date,
@@ -18,15 +18,25 @@ export async function composeDigest(
   const history = new IncidentHistory(store);
   await history.trim(now);
   const w = week ?? lastCompleteWeek(now, tz);
-  const [current, previous] = await Promise.all([
+  const [current, previous, recent] = await Promise.all([
     history.forWeek(weekRange(w, tz)),
     history.forWeek(weekRange(previousWeek(w), tz)),
+    history.forWeeksEnding(weekRange(w, tz), CAPACITY_WEEKS),
   ]);
-  return buildDigest(current, w, previous, tz, now);
+  return buildDigest(current, w, previous, tz, now, recent);
+}
+
+/** A digest to build: the last complete week unless one is named; the default channel unless one is named. */
+export interface DigestRequest {
+  week?: string;
+  channel?: string;
 }
 
 export interface DigestJobDeps {
-  store: Pick<IncidentStore, 'redis' | 'prefix' | 'retentionDays'>;
+  store: Pick<IncidentStore, 'between' | 'trimHistory'>;
+  /** The digest's own records (posted-once claims), beside the incidents. */
+  redis: RedisClient;
+  prefix: string;
   /** null when SLACK_BOT_TOKEN is unset: the digest is built and logged, not posted. */
   slack: WebClient | null;
   /** DIGEST_CHANNEL, else SLACK_CHANNEL. */
@@ -42,7 +52,7 @@ export type DigestJobResult = PostResult | { posted: false; reason: 'no-slack'; 
  * weekly run (posted once per week); with one, a person asked via `/gateway digest`.
  */
 export function createDigestHandler(deps: DigestJobDeps) {
-  return async (data: Extract<JobData, { kind: 'digest' }>, log: Logger): Promise<DigestJobResult> => {
+  return async (data: DigestRequest, log: Logger): Promise<DigestJobResult> => {
     const now = (deps.now ?? (() => new Date()))();
     const digest = await composeDigest(
       deps.store,
@@ -60,7 +70,7 @@ export function createDigestHandler(deps: DigestJobDeps) {
       return { posted: false, reason: 'no-slack', week: digest.week };
     }
     return postDigest(
-      { client: deps.slack, redis: deps.store.redis, prefix: deps.store.prefix, log: scoped },
+      { client: deps.slack, redis: deps.redis, prefix: deps.prefix, log: scoped },
       digest,
       channel,
       data.channel ? 'manual' : 'scheduled',

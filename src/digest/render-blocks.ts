@@ -1,12 +1,12 @@
 import type { KnownBlock } from '@slack/web-api';
 import {
-  accuracyLine,
+  capacityQuestionLine,
   causesLine,
   emptyLine,
   FOOTNOTE,
+  feedbackLine,
   incidentsLine,
   localTime,
-  percent,
   plural,
   title,
   verdictMixLine,
@@ -61,7 +61,7 @@ export function renderDigestBlocks(d: Digest): KnownBlock[] {
         [
           `*Verdicts:* ${verdictMixLine(o.verdictMix)}`,
           `*Top causes:* ${causesLine(o.causes)}`,
-          `*Accuracy:* ${accuracyLine(o)}`,
+          `*Feedback:* ${feedbackLine(o)}`,
         ].join('\n'),
       ),
     );
@@ -93,9 +93,13 @@ export function renderDigestBlocks(d: Digest): KnownBlock[] {
     for (const s of d.services.slice(0, MAX_SERVICE_BLOCKS)) {
       const detail =
         s.incidents > 0
-          ? `\n${verdictMixLine(s.verdictMix)} · causes ${causesLine(s.causes)} · accuracy ${percent(s.accuracy)}`
+          ? `\n${verdictMixLine(s.verdictMix)} · causes ${causesLine(s.causes)} · feedback ${feedbackLine(s)}`
           : '';
-      blocks.push(section(`*${esc(s.service)}:* ${incidentsLine(s, s.change)}${detail}`));
+      blocks.push(
+        section(
+          `*${esc(s.service)}:* ${esc(capacityQuestionLine(s.lastWeeks))}\nthis week: ${incidentsLine(s, s.change)}${detail}`,
+        ),
+      );
     }
     const rest = d.services.length - MAX_SERVICE_BLOCKS;
     if (rest > 0)

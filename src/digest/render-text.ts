@@ -1,11 +1,11 @@
 import {
-  accuracyLine,
+  capacityQuestionLine,
   causesLine,
   emptyLine,
   FOOTNOTE,
+  feedbackLine,
   incidentsLine,
   localTime,
-  percent,
   plural,
   title,
   verdictMixLine,
@@ -21,7 +21,7 @@ export function renderDigestText(d: Digest): string {
     lines.push(`Overall: ${incidentsLine(o, o.change)}`);
     lines.push(`Verdicts: ${verdictMixLine(o.verdictMix)}`);
     lines.push(`Top causes: ${causesLine(o.causes)}`);
-    lines.push(`Accuracy: ${accuracyLine(o)}`);
+    lines.push(`Feedback: ${feedbackLine(o)}`);
   }
   if (d.recommendations.length > 0) {
     lines.push('', 'Recommendations:');
@@ -42,10 +42,11 @@ export function renderDigestText(d: Digest): string {
   if (d.services.length > 0) {
     lines.push('', 'By service:');
     for (const s of d.services) {
-      lines.push(`- ${s.service}: ${incidentsLine(s, s.change)}`);
+      lines.push(`- ${s.service}: ${capacityQuestionLine(s.lastWeeks)}`);
+      lines.push(`    this week: ${incidentsLine(s, s.change)}`);
       if (s.incidents > 0)
         lines.push(
-          `    verdicts ${verdictMixLine(s.verdictMix)}; causes ${causesLine(s.causes)}; accuracy ${percent(s.accuracy)}`,
+          `    verdicts ${verdictMixLine(s.verdictMix)}; causes ${causesLine(s.causes)}; feedback ${feedbackLine(s)}`,
         );
     }
   }

@@ -24,8 +24,26 @@ export interface WeekStats {
   causes: CauseCount[];
   withVerdict: number;
   markedWrong: number;
-  /** Share of verdicts not marked wrong; null without verdicts. */
+  /** Verdicts a person gave feedback on (said which cause was right). */
+  reviewed: number;
+  /** Verdicts nobody reviewed: neither right nor wrong as far as gatewatch knows. */
+  notReviewed: number;
+  /** Share of reviewed verdicts not marked wrong; null when nobody reviewed any. */
   accuracy: number | null;
+}
+
+/** Do we need bigger servers? A service's incidents over the last weeks, by what would have cured them. */
+export interface CapacityQuestion {
+  weeks: number;
+  incidents: number;
+  /** Incidents a scale-up would have cured (the cause that held asks for one). */
+  scaleUp: number;
+  /** Incidents that needed a fix. */
+  fix: number;
+  /** Recovered, unclear, or without a verdict. */
+  other: number;
+  /** Fixable causes seen more than once: the fix so far did not reach the root. */
+  recurringFixes: CauseCount[];
 }
 
 /** This week against the one before: positive means more. */
@@ -40,6 +58,8 @@ export interface WeekChange {
 export interface ServiceDigest extends WeekStats {
   service: string;
   change: WeekChange;
+  /** The service's headline: scale-up against fix over the last CAPACITY_WEEKS weeks. */
+  lastWeeks: CapacityQuestion;
 }
 
 export interface OpenIncident {

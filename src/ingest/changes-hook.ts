@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ChangeEvent } from '../checks/types.js';
 import { errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
-import { parseJson } from '../http/body.js';
 import type { Logger } from '../log.js';
 import { requireGatewatchSignature } from '../sources/gatewatch-auth.js';
 import type { InboundRequest } from '../sources/types.js';
@@ -30,6 +29,7 @@ export interface ChangesHookDeps {
 
 export interface ChangesHook {
   contentTypes: readonly string[];
+  /** `json` is the body already parsed by the HTTP layer. */
   handle(req: InboundRequest, json: unknown): Promise<{ status: number; body: unknown }>;
 }
 
@@ -58,7 +58,7 @@ export function createChangesHook(deps: ChangesHookDeps): ChangesHook {
     async handle(req, json) {
       const nowMs = deps.now?.() ?? Date.now();
       requireGatewatchSignature(req, deps.secret, nowMs, 'change');
-      const parsed = ChangeBodySchema.safeParse(Buffer.isBuffer(json) ? parseJson(json) : json);
+      const parsed = ChangeBodySchema.safeParse(json);
       if (!parsed.success)
         throw new GatewatchError('BAD_REQUEST', `not a gatewatch change: ${z.prettifyError(parsed.error)}`);
       if (!deps.services.has(parsed.data.service))

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { GatewatchError } from '../errors.js';
-import { CLAIM, runScript } from './scripts.js';
+import { incidentKeys } from '../store/keys.js';
+import { CLAIM, runScript } from '../store/scripts.js';
 
 const ANSWER_TTL_S = 2 * 24 * 3600;
 /** A claim left by a server that died mid-request frees itself after this. */
@@ -15,13 +16,13 @@ export type DeliveryClaim = { claimed: true } | { claimed: false; answer: Record
  * original's answer instead of counting as another alert.
  */
 export class DeliveryLog {
+  private readonly key: (source: string, id: string) => string;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
-  ) {}
-
-  private key(source: string, id: string) {
-    return `${this.prefix}:delivery:${source}:${id}`;
+    prefix: string,
+  ) {
+    this.key = incidentKeys(prefix).delivery;
   }
 
   /**
@@ -31,12 +32,10 @@ export class DeliveryLog {
   async claim(source: string, id: string, waitMs: number): Promise<DeliveryClaim> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const held = await runScript<string | null>(
-        this.redis,
-        CLAIM,
-        [this.key(source, id)],
-        [PENDING_TTL_MS],
-      );
+      const held = await runScript<string | null>(this.redis, CLAIM, {
+        k: { delivery: this.key(source, id) },
+        pendingMs: PENDING_TTL_MS,
+      });
       if (held === null) return { claimed: true };
       if (held !== 'pending') return { claimed: false, answer: JSON.parse(held) as Record<string, unknown> };
       if (Date.now() >= deadline)

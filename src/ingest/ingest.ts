@@ -1,9 +1,8 @@
 import type { Logger } from '../log.js';
 import type { PlaybookSet } from '../playbooks/load.js';
-import { type JobQueue, ROOT_SYNC_MS } from '../queue/jobs.js';
 import { matchPlaybook } from '../sources/match.js';
 import type { Alert } from '../sources/types.js';
-import type { IncidentStore } from './store.js';
+import type { IncidentStore } from '../store/store.js';
 
 export type IngestStatus = 'queued' | 'duplicate' | 'updated';
 
@@ -26,41 +25,34 @@ export type IngestAnswer =
     }
   | { status: 200; body: { ignored: string } };
 
+/** The work ingest hands on (the queue, built in main.ts); every call is idempotent. */
+export interface IngestJobs {
+  diagnose(incidentId: string, run: number): Promise<unknown>;
+  /** One root edit soon, debounced. */
+  syncRoot(incidentId: string): Promise<unknown>;
+  /** The root edit of the sync window opened at `windowStart` (ms), run when it closes. */
+  syncRootWindow(incidentId: string, windowStart: number): Promise<unknown>;
+  /** Tell members that joined after the verdict what it is, in one message per window. */
+  announceJoiners(incidentId: string): Promise<unknown>;
+  /** The sync window, ms: joins within it of one that asked for a root edit ask for none. */
+  readonly rootSyncWindowMs: number;
+}
+
 export interface IngestDeps {
   store: IncidentStore;
-  jobs: JobQueue;
+  jobs: IngestJobs;
   playbooks: PlaybookSet;
   log: Logger;
   now?: () => Date;
   onIgnored?: (source: string, reason: string) => void;
+  /** A verdict younger than this is told to an upstream incident that joins; older, a fresh diagnosis runs. */
+  freshVerdictMs?: number;
 }
 
 type Outcome = IngestResult | { ignored: string };
 
 function unknown(alert: Alert): { ignored: string } {
   return { ignored: `no incident known for ${alert.source} alert ${alert.key}` };
-}
-
-/** A little over the queue's 2 s, so timer jitter in the queue never brings two count edits closer than that. */
-const ROOT_EDIT_WINDOW_MS = ROOT_SYNC_MS + 250;
-
-/**
- * The root edit of one sync window, run when the window closes so it shows every alert that
- * joined in it. One job id per window rather than the queue's deduplication: that window opens a
- * moment after the join script's gate, so it could swallow the request meant for the storm's last alerts.
- */
-function queueRootSync(jobs: JobQueue, incidentId: string, windowStart: number) {
-  return jobs.queue.add(
-    'sync-root',
-    { kind: 'sync-root', incidentId },
-    {
-      jobId: `sync-root:${incidentId}:${windowStart}`,
-      // Never shorter than the gate's window: the edit must run after every join the gate held back.
-      delay: ROOT_EDIT_WINDOW_MS,
-      removeOnComplete: true,
-      removeOnFail: { count: 1000 },
-    },
-  );
 }
 
 async function trigger(alert: Alert, service: string, now: Date, deps: IngestDeps): Promise<Outcome> {
@@ -75,8 +67,9 @@ async function trigger(alert: Alert, service: string, now: Date, deps: IngestDep
     now,
     // PagerDuty's own incident id reads better in Slack than one of ours.
     preferredId: alert.source === 'pagerduty' ? alert.key : undefined,
-    trackFiring: true,
-    syncWindowMs: ROOT_EDIT_WINDOW_MS,
+    // A little over the queue's window, so timer jitter never brings two count edits closer than that.
+    syncWindowMs: jobs.rootSyncWindowMs + 250,
+    freshVerdictMs: deps.freshVerdictMs,
   });
   if (res.outcome === 'late')
     return res.id
@@ -86,13 +79,17 @@ async function trigger(alert: Alert, service: string, now: Date, deps: IngestDep
     await jobs.diagnose(res.id, 1);
     return { incident: res.id, status: 'queued' };
   }
+  // Another upstream incident joined: never silent. It hears the fresh verdict, or a new run covers it.
+  if (res.newcomer === 'rediagnose') await jobs.diagnose(res.id, res.run);
+  if (res.newcomer === 'announce') await jobs.announceJoiners(res.id);
   // A storm of duplicates asks for a root edit once per sync window, gated in the join script.
   if (res.syncDue) {
     // Still waiting for a worker: re-adding the same job id is a no-op, and covers an enqueue lost to an outage.
-    if (res.state === 'triggered') await jobs.diagnose(res.id, res.run);
-    await queueRootSync(jobs, res.id, now.getTime());
+    if (res.state === 'triggered' && res.newcomer !== 'rediagnose') await jobs.diagnose(res.id, res.run);
+    await jobs.syncRootWindow(res.id, now.getTime());
   }
-  return { incident: res.id, status: 'duplicate' };
+  if (res.newcomer === 'rediagnose') return { incident: res.id, status: 'queued' };
+  return { incident: res.id, status: res.newcomer === 'announce' ? 'updated' : 'duplicate' };
 }
 
 async function ingestOne(alert: Alert, service: string, deps: IngestDeps): Promise<Outcome> {
@@ -116,7 +113,7 @@ async function ingestOne(alert: Alert, service: string, deps: IngestDeps): Promi
       return { incident: res.id, status: 'updated' };
     }
     case 'reopened': {
-      const res = await store.reopenAlert({ ...ref, trackFiring: true });
+      const res = await store.reopenAlert(ref);
       if (!res) return unknown(alert);
       if (res.outcome === 'open') return { incident: res.id, status: 'duplicate' };
       await jobs.diagnose(res.id, res.run);

@@ -1,10 +1,11 @@
 import { type Job, Worker } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { type DiagnoseDeps, diagnoseIncident, syncRootMessage } from './diagnose.js';
+import { type DiagnoseDeps, diagnoseIncident } from './diagnose.js';
 import { type JobData, QUEUE_NAME } from './jobs.js';
+import { announceJoiners, type LifecycleDeps, sweepIncidents, syncRootMessage } from './lifecycle.js';
 
-export interface WorkerDeps extends DiagnoseDeps {
+export interface WorkerDeps extends DiagnoseDeps, LifecycleDeps {
   digest?: (data: Extract<JobData, { kind: 'digest' }>, log: Logger) => Promise<unknown>;
 }
 
@@ -19,6 +20,10 @@ export async function processJob(job: Job<JobData>, deps: WorkerDeps): Promise<u
     }
     case 'sync-root':
       return syncRootMessage(job.data, scoped);
+    case 'announce':
+      return announceJoiners(job.data, scoped);
+    case 'sweep':
+      return { ended: (await sweepIncidents(scoped)).length };
     case 'digest':
       if (!deps.digest) throw new Error('this worker has no digest support configured');
       return deps.digest(job.data, log);

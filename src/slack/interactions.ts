@@ -1,24 +1,41 @@
 import type { App, BlockAction, ButtonAction, StaticSelectAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { errorMessage } from '../errors.js';
-import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
 import type { PagerDutyClient } from '../pagerduty/client.js';
 import type { PlaybookSet } from '../playbooks/load.js';
-import type { JobQueue } from '../queue/jobs.js';
+import type { Incident } from '../store/incident.js';
+import type { IncidentStore } from '../store/store.js';
 import { mayRunChecks, type Requester } from './allowlist.js';
 import { ALL_CAUSES, isCause } from './causes.js';
 import { callSlack } from './client.js';
-import { queueRerun } from './commands.js';
+import { queueRerun, resolveByHand, type SlackJobs } from './commands.js';
 import { ACTION_IDS, feedbackBlocks } from './format.js';
+import { RESOLVE_ACTION_ID } from './lifecycle-blocks.js';
 
 export interface InteractionDeps {
   store: IncidentStore;
-  jobs: JobQueue;
+  jobs: SlackJobs;
   playbooks: PlaybookSet;
   /** Null when PAGERDUTY_API_TOKEN is not set: "Acknowledge" then says so. */
   pagerduty: PagerDutyClient | null;
   log: Logger;
+}
+
+/** Runs a button's action on the incident it names, if the one who pressed it may run its service's checks. */
+async function asPermitted(
+  incidentId: string,
+  who: Requester,
+  deps: InteractionDeps,
+  client: Pick<WebClient, 'usergroups'> | undefined,
+  action: (inc: Incident) => Promise<string>,
+): Promise<string> {
+  const inc = await deps.store.get(incidentId);
+  if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
+  const playbook = deps.playbooks.get(inc.service);
+  if (!playbook) return `There is no playbook for ${inc.service} any more.`;
+  const permission = await mayRunChecks(playbook, who, client);
+  return permission.allowed ? action(inc) : permission.why;
 }
 
 /** "Re-run checks": a new diagnosis run whose verdict lands in the same thread. */
@@ -28,14 +45,10 @@ export async function rerunChecks(
   deps: InteractionDeps,
   client?: Pick<WebClient, 'usergroups'>,
 ): Promise<string> {
-  const inc = await deps.store.get(incidentId);
-  if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
-  const playbook = deps.playbooks.get(inc.service);
-  if (!playbook) return `There is no playbook for ${inc.service} any more.`;
-  const permission = await mayRunChecks(playbook, who, client);
-  if (!permission.allowed) return permission.why;
-  const run = await queueRerun(deps, inc.id);
-  return `Re-running the checks of *${inc.service}* (run ${run}); the verdict follows in this thread.`;
+  return asPermitted(incidentId, who, deps, client, async (inc) => {
+    const run = await queueRerun(deps, inc.id);
+    return `Re-running the checks of *${inc.service}* (run ${run}); the verdict follows in this thread.`;
+  });
 }
 
 /** "Acknowledge": acknowledges the PagerDuty incident, then the root message shows it. */
@@ -51,7 +64,8 @@ export async function acknowledgeIncident(
   if (!deps.pagerduty) return 'gatewatch cannot acknowledge in PagerDuty: PAGERDUTY_API_TOKEN is not set.';
   if (inc.state === 'resolved') return `PagerDuty incident ${inc.externalId} is already resolved.`;
   await deps.pagerduty.acknowledge(inc.externalId);
-  await deps.store.update(inc.id, { state: 'acknowledged', acknowledgedAt: new Date().toISOString() });
+  // Atomic: a resolve that landed while PagerDuty answered stands.
+  await deps.store.acknowledge(inc.id);
   await deps.jobs.syncRoot(inc.id);
   deps.log.info({ incident: inc.id, pagerduty: inc.externalId, user: userId }, 'acknowledged from Slack');
   return `<@${userId}> acknowledged PagerDuty incident ${inc.externalId}.`;
@@ -65,12 +79,26 @@ export async function recordFeedback(value: string, userId: string, deps: Intera
   if (sep < 0 || !isCause(cause)) return 'That is not a cause gatewatch knows.';
   const inc = await deps.store.get(incidentId);
   if (!inc) return `Incident ${incidentId} is no longer known to gatewatch.`;
-  await deps.store.update(inc.id, { feedback: cause });
+  await deps.store.recordFeedback(inc.id, cause);
   deps.log.info(
     { incident: inc.id, was: inc.verdict?.cause, right: cause, user: userId },
     'verdict feedback',
   );
   return `Thanks — recorded that the cause of ${inc.id} was \`${cause}\`, not \`${inc.verdict?.cause ?? 'unknown'}\`.`;
+}
+
+/** "Resolve" on the root message: ends the incident by hand, for those who may run its checks. */
+export async function resolveFromButton(
+  incidentId: string,
+  who: Requester,
+  deps: InteractionDeps,
+  client?: Pick<WebClient, 'usergroups'>,
+): Promise<string> {
+  return asPermitted(incidentId, who, deps, client, async (inc) =>
+    (await resolveByHand(deps, inc.id, who.userId)) === 'resolved'
+      ? `<@${who.userId}> resolved ${inc.id}; the next alert of *${inc.service}* opens a new incident.`
+      : `${inc.id} had already ended.`,
+  );
 }
 
 function requester(body: BlockAction): Requester {
@@ -92,6 +120,14 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
     await ack();
     const text = await rerunChecks(action.value ?? '', requester(body), deps, client).catch((err) =>
       failed('re-run the checks', err),
+    );
+    await respond({ response_type: 'ephemeral', replace_original: false, text });
+  });
+
+  app.action<BlockAction<ButtonAction>>(RESOLVE_ACTION_ID, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const text = await resolveFromButton(action.value ?? '', requester(body), deps, client).catch((err) =>
+      failed('resolve the incident', err),
     );
     await respond({ response_type: 'ephemeral', replace_original: false, text });
   });

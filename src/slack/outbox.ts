@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { isGatewatchError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { incidentKeys } from '../store/keys.js';
 import { callSlack } from './client.js';
 
 /**
@@ -40,17 +41,39 @@ export interface Claim {
 
 /** Announcements of posts, and the channel ids learnt for `#names`, in Redis under the store's prefix. */
 export class PostingIntents {
+  private readonly intentKey: (incidentId: string) => string;
+  private readonly leaseKey: (incidentId: string, what: string) => string;
+  private readonly channelsKey: string;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlSeconds: number,
-  ) {}
-
-  private intentKey(incidentId: string) {
-    return `${this.prefix}:slack-posting:${incidentId}`;
+  ) {
+    const keys = incidentKeys(prefix);
+    this.intentKey = keys.slackPosting;
+    this.channelsKey = keys.slackChannels;
+    this.leaseKey = keys.slackLease;
   }
-  private get channelsKey() {
-    return `${this.prefix}:slack-channels`;
+
+  /**
+   * Takes the lease of posting `what` for `ms`, so a concurrent attempt (a second worker on the
+   * same run) waits for this one's ts instead of posting too. Returns the token to release it with,
+   * or null while another attempt holds it; a crashed holder's lease runs out by itself.
+   */
+  async lease(incidentId: string, what: string, ms: number): Promise<string | null> {
+    const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    const res = await this.redis.set(this.leaseKey(incidentId, what), token, 'PX', ms, 'NX');
+    return res === 'OK' ? token : null;
+  }
+
+  async release(incidentId: string, what: string, token: string): Promise<void> {
+    await this.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      this.leaseKey(incidentId, what),
+      token,
+    );
   }
 
   /** Announces a post of `what` (`root`, `verdict:RUN`); an earlier announcement wins, so its time is kept. */

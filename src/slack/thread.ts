@@ -1,24 +1,25 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
-import type { Incident } from '../ingest/incident.js';
-import type { IncidentStore } from '../ingest/store.js';
 import type { Logger } from '../log.js';
+import type { Incident, Member, MemberList } from '../store/incident.js';
+import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 import { callSlack, createSlackClient } from './client.js';
 import {
   type CheckProgress,
-  rootMessage,
   rootMetadata,
   verdictBlocks,
   verdictFallbackText,
   verdictMetadata,
 } from './format.js';
+import { coversLine, joinedMessage, lifecycleRoot } from './lifecycle-blocks.js';
 import {
   findRootTs,
   findVerdictTs,
   lookup,
   POST_CLIENT_OPTIONS,
   type Posted,
-  PostingIntents,
+  type PostingIntents,
   postOnce,
 } from './outbox.js';
 
@@ -31,11 +32,13 @@ export interface SlackThreadDeps {
    */
   postClient?: WebClient;
   store: IncidentStore;
+  /** How long one attempt may hold a post to itself before another takes over (a crashed worker's). */
+  leaseMs?: number;
+  /** Announcements of posts, so a post whose answer was lost is looked up before posting again. */
+  intents: PostingIntents;
   defaultChannel: string;
   log: Logger;
 }
-
-const DAY_S = 24 * 3600;
 
 /**
  * An incident's Slack thread: one root message, edited as the incident moves,
@@ -44,12 +47,15 @@ const DAY_S = 24 * 3600;
  * a post is announced before it is sent, so an attempt that died between Slack
  * taking a message and its ts reaching Redis is found in Slack and adopted.
  */
+const DEFAULT_LEASE_MS = 30_000;
+const LEASE_POLL_MS = 50;
+
 export class SlackThread {
   private readonly intents: PostingIntents;
   private readonly postClient: WebClient;
 
   constructor(private readonly deps: SlackThreadDeps) {
-    this.intents = new PostingIntents(deps.store.redis, deps.store.prefix, deps.store.retentionDays * DAY_S);
+    this.intents = deps.intents;
     this.postClient =
       deps.postClient ??
       createSlackClient(
@@ -59,21 +65,51 @@ export class SlackThread {
       );
   }
 
+  /**
+   * Runs `post` as the only attempt posting `what` of the incident: another one running at the
+   * same moment waits until `stored` shows its ts (or its lease ends) and takes that instead.
+   */
+  private async alone<T>(
+    incidentId: string,
+    what: string,
+    stored: () => Promise<T | null>,
+    post: () => Promise<T>,
+  ): Promise<T> {
+    for (;;) {
+      const done = await stored();
+      if (done) return done;
+      const token = await this.intents.lease(incidentId, what, this.deps.leaseMs ?? DEFAULT_LEASE_MS);
+      if (token) {
+        try {
+          return (await stored()) ?? (await post());
+        } finally {
+          await this.intents.release(incidentId, what, token);
+        }
+      }
+      await sleep(LEASE_POLL_MS);
+    }
+  }
+
   async ensureRoot(inc: Incident, channel?: string): Promise<Posted> {
     if (inc.channel && inc.rootTs) return { channel: inc.channel, ts: inc.rootTs };
-    // Another attempt of this job may have posted since `inc` was read.
-    const stored = await this.deps.store.get(inc.id);
-    if (stored?.channel && stored.rootTs) {
-      inc.channel = stored.channel;
-      inc.rootTs = stored.rootTs;
-      return { channel: stored.channel, ts: stored.rootTs };
-    }
+    // Another attempt of this job may have posted since `inc` was read, or be posting right now.
+    const stored = async (): Promise<Posted | null> => {
+      const s = await this.deps.store.get(inc.id);
+      return s?.channel && s.rootTs ? { channel: s.channel, ts: s.rootTs } : null;
+    };
+    const root = await this.alone(inc.id, 'root', stored, () => this.postRoot(inc, channel));
+    inc.channel = root.channel;
+    inc.rootTs = root.ts;
+    return root;
+  }
+
+  private async postRoot(inc: Incident, channel?: string): Promise<Posted> {
     const target = inc.channel ?? channel ?? this.deps.defaultChannel;
     const log = this.deps.log.child({ incident: inc.id, post: 'root' });
     const claim = await this.intents.claim(inc.id, 'root');
     const find = () => this.findRoot(inc.id, target, claim.since, log);
     const earlier = claim.first ? null : await lookup('conversations.history', find, log);
-    const msg = rootMessage(inc);
+    const msg = lifecycleRoot(inc);
     const posted = earlier
       ? { ...earlier, adopted: true }
       : await postOnce({
@@ -82,7 +118,7 @@ export class SlackThread {
           find,
           log,
         });
-    await this.deps.store.update(inc.id, { channel: posted.channel, rootTs: posted.ts });
+    await this.deps.store.recordRoot(inc.id, posted.channel, posted.ts);
     await this.intents.rememberChannel(target, posted.channel);
     inc.channel = posted.channel;
     inc.rootTs = posted.ts;
@@ -112,7 +148,7 @@ export class SlackThread {
   /** Edits the root message to show the incident as it is now, with live check progress while diagnosing. */
   async updateRoot(inc: Incident, progress?: CheckProgress): Promise<void> {
     if (!inc.channel || !inc.rootTs) return;
-    const msg = rootMessage(inc, progress);
+    const msg = lifecycleRoot(inc, progress);
     await callSlack('chat.update', () =>
       this.deps.client.chat.update({
         channel: inc.channel!,
@@ -123,10 +159,27 @@ export class SlackThread {
     );
   }
 
-  async postVerdict(inc: Incident, verdict: Verdict): Promise<string> {
-    const done = await this.verdictTsOf(inc);
-    if (done) return done;
+  /** The run's verdict as a reply in the thread, naming every member it covers when others joined. */
+  async postVerdict(
+    inc: Incident,
+    verdict: Verdict,
+    covered: MemberList = { shown: [], total: 0 },
+  ): Promise<string> {
     const root = await this.ensureRoot(inc);
+    return this.alone(
+      inc.id,
+      `verdict:${inc.run}`,
+      () => this.verdictTsOf(inc),
+      () => this.postVerdictOnce(inc, verdict, covered, root),
+    );
+  }
+
+  private async postVerdictOnce(
+    inc: Incident,
+    verdict: Verdict,
+    covered: MemberList,
+    root: Posted,
+  ): Promise<string> {
     const log = this.deps.log.child({ incident: inc.id, run: inc.run, post: 'verdict' });
     const claim = await this.intents.claim(inc.id, `verdict:${inc.run}`);
     const find = async (): Promise<Posted | null> => {
@@ -134,6 +187,8 @@ export class SlackThread {
       return ts ? { channel: root.channel, ts } : null;
     };
     const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
+    const covers = coversLine(inc, covered);
+    const blocks = verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' });
     const posted = earlier
       ? { ...earlier, adopted: true }
       : await postOnce({
@@ -141,19 +196,36 @@ export class SlackThread {
           args: {
             channel: root.channel,
             thread_ts: root.ts,
-            text: verdictFallbackText(verdict),
-            blocks: verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' }),
+            text: covers ? `${verdictFallbackText(verdict)}\n${covers}` : verdictFallbackText(verdict),
+            blocks: covers
+              ? [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: covers.slice(0, 2900) }] }]
+              : blocks,
+            // The run tells this run's verdict from earlier ones in the thread when looking it up.
             metadata: verdictMetadata(verdict, inc.run),
           },
           find,
           log,
         });
-    await this.deps.store.update(inc.id, { verdictTs: `${inc.run}:${posted.ts}` });
+    await this.deps.store.recordVerdictTs(inc.id, inc.run, posted.ts);
     inc.verdictTs = `${inc.run}:${posted.ts}`;
     log.info(
       { ts: posted.ts, cause: verdict.cause },
       posted.adopted ? 'verdict found in Slack and adopted' : 'verdict posted',
     );
+    return posted.ts;
+  }
+
+  /** One reply naming the members that joined after the verdict, with the verdict they share. */
+  async postJoined(inc: Incident, verdict: Verdict, members: readonly Member[]): Promise<string> {
+    const root = await this.ensureRoot(inc);
+    const msg = joinedMessage(inc, verdict, members);
+    const posted = await postOnce({
+      client: this.postClient,
+      args: { channel: root.channel, thread_ts: root.ts, ...msg, metadata: msg.metadata as never },
+      // A lost answer is retried rather than looked up: at worst the joiners are named twice.
+      find: async () => null,
+      log: this.deps.log.child({ incident: inc.id, post: 'joined' }),
+    });
     return posted.ts;
   }
 

@@ -6,6 +6,7 @@ import { composeDigest } from '../../src/digest/job.js';
 import { renderDigestBlocks } from '../../src/digest/render-blocks.js';
 import { renderDigestText } from '../../src/digest/render-text.js';
 import { parseWeek } from '../../src/digest/week.js';
+import { IncidentStore } from '../../src/store/store.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { MIN, seed, TWO_WEEKS } from './seed.js';
 
@@ -15,7 +16,7 @@ describe('the digest of a seeded history in a real Redis', () => {
   let server: PrivateRedis;
   let redis: Redis;
   const prefix = `{gwdigest-${randomBytes(3).toString('hex')}}`;
-  const store = () => ({ redis, prefix, retentionDays: 90 });
+  const store = () => new IncidentStore(redis, prefix, 90);
 
   beforeAll(async () => {
     server = await startRedis();
@@ -49,7 +50,10 @@ describe('the digest of a seeded history in a real Redis', () => {
     ]);
     expect(o.withVerdict).toBe(10);
     expect(o.markedWrong).toBe(3);
-    expect(o.accuracy).toBe(0.7);
+    // Feedback came only on c3, l2 and l3, each saying the verdict was wrong; the other seven nobody reviewed.
+    expect(o.reviewed).toBe(3);
+    expect(o.notReviewed).toBe(7);
+    expect(o.accuracy).toBe(0);
     expect(o.change).toEqual({
       previous: { incidents: 4, badGatewayMs: 150 * MIN, mttrMs: 37.5 * MIN },
       incidents: 7,
@@ -75,7 +79,9 @@ describe('the digest of a seeded history in a real Redis', () => {
       verdictMix: { fix: 3, 'scale-up': 1, investigate: 0, none: 0, no_verdict: 0 },
       causes: [{ cause: 'upstream_down', count: 4 }],
       markedWrong: 1,
-      accuracy: 0.75,
+      reviewed: 1,
+      notReviewed: 3,
+      accuracy: 0,
       change: { incidents: 2, badGatewayMs: 85 * MIN, mttrMs: 3.75 * MIN },
     });
     expect(by['search-api']).toMatchObject({
@@ -87,7 +93,10 @@ describe('the digest of a seeded history in a real Redis', () => {
         { cause: 'upstream_saturated', count: 2 },
         { cause: 'db_saturated', count: 1 },
       ],
-      accuracy: 1,
+      // Nobody reviewed its verdicts: no accuracy to claim.
+      reviewed: 0,
+      notReviewed: 3,
+      accuracy: null,
     });
     expect(by['login-api']).toMatchObject({
       badGatewayMs: 61 * MIN,
@@ -99,8 +108,27 @@ describe('the digest of a seeded history in a real Redis', () => {
       ],
       withVerdict: 2,
       markedWrong: 2,
+      reviewed: 2,
+      notReviewed: 0,
       accuracy: 0,
     });
+    // The last four weeks (W07–W10), by the cause that held: do we need bigger servers?
+    expect(by['checkout-api']!.lastWeeks).toEqual({
+      weeks: 4,
+      incidents: 6,
+      scaleUp: 0,
+      fix: 6,
+      other: 0,
+      recurringFixes: [{ cause: 'upstream_down', count: 6 }],
+    });
+    expect(by['search-api']!.lastWeeks).toMatchObject({
+      incidents: 4,
+      scaleUp: 4,
+      fix: 0,
+      recurringFixes: [],
+    });
+    expect(by['login-api']!.lastWeeks).toMatchObject({ incidents: 3, scaleUp: 0, fix: 1, other: 2 });
+    expect(by['billing-api']!.lastWeeks).toMatchObject({ incidents: 1, scaleUp: 0, fix: 1 });
     expect(by['billing-api']).toMatchObject({ incidents: 0, mttrMs: null, accuracy: null });
     expect(d.repeatOffenders).toEqual([
       { service: 'checkout-api', incidents: 4 },
@@ -135,14 +163,24 @@ describe('the digest of a seeded history in a real Redis', () => {
     );
     expect(lines).toContain('Verdicts: fix 5 · scale-up 4 · investigate 0 · none 1 · no verdict 1');
     expect(lines).toContain('Top causes: upstream_down 4 · upstream_saturated 2 · db_saturated 1');
-    expect(lines).toContain('Accuracy: 70% (3 of 10 verdicts marked wrong)');
+    expect(lines).toContain('Feedback: 3 marked wrong of 3 reviewed; 7 not reviewed');
+    expect(text).not.toMatch(/Accuracy|100%/);
+    expect(lines).toContain(
+      '- checkout-api: last 4 weeks: a scale-up would have cured 0 of 6 incidents; 6 needed a fix (recurring: upstream_down ×6)',
+    );
+    expect(lines).toContain(
+      '- search-api: last 4 weeks: a scale-up would have cured 4 of 4 incidents; 0 needed a fix',
+    );
     expect(lines).toContain('- checkout-api: same cause upstream_down 4 times: fix it at the root');
     expect(lines).toContain(
       'Repeat offenders: checkout-api (4 incidents), search-api (3 incidents), login-api (3 incidents)',
     );
     expect(lines).toContain('- search-api s3 since Sun 8 Mar 23:00 (upstream_saturated)');
     expect(lines).toContain(
-      '- billing-api: 0 incidents (-1 vs last week) · 502 time 0 min (-20 min) · MTTA n/a · MTTR n/a',
+      '- billing-api: last 4 weeks: a scale-up would have cured 0 of 1 incident; 1 needed a fix',
+    );
+    expect(lines).toContain(
+      '    this week: 0 incidents (-1 vs last week) · 502 time 0 min (-20 min) · MTTA n/a · MTTR n/a',
     );
   });
 
@@ -184,7 +222,7 @@ describe('the digest of a seeded history in a real Redis', () => {
       { id: 'old', service: 'checkout-api', onset: new Date(at.getTime() - 91 * DAY).toISOString() },
       { id: 'kept', service: 'checkout-api', onset: new Date(at.getTime() - 89 * DAY).toISOString() },
     ]);
-    const history = new IncidentHistory({ redis, prefix: p, retentionDays: 90 });
+    const history = new IncidentHistory(new IncidentStore(redis, p, 90));
     expect(await history.trim(at)).toBe(2);
     expect(await redis.zrange(`${p}:index`, 0, -1)).toEqual([kept!.id]);
     expect(await redis.zrange(`${p}:index:checkout-api`, 0, -1)).toEqual([kept!.id]);
@@ -193,7 +231,7 @@ describe('the digest of a seeded history in a real Redis', () => {
     await seed(redis, p, [
       { id: 'old2', service: 'search-api', onset: new Date(at.getTime() - 100 * DAY).toISOString() },
     ]);
-    await composeDigest({ redis, prefix: p, retentionDays: 90 }, undefined, 'UTC', at);
+    await composeDigest(new IncidentStore(redis, p, 90), undefined, 'UTC', at);
     expect(await redis.zcard(`${p}:index:search-api`)).toBe(0);
   });
 
@@ -232,7 +270,7 @@ describe('the digest of a seeded history in a real Redis', () => {
         },
       ]);
     });
-    const tzStore = () => ({ redis, prefix: p, retentionDays: 90 });
+    const tzStore = () => new IncidentStore(redis, p, 90);
     const at = new Date('2026-04-01T00:00:00Z');
 
     it('Europe/Berlin: Monday 00:00 CET to Monday 00:00 CEST, 167 hours', async () => {

@@ -44,7 +44,7 @@ describe('rendering the digest for Slack', () => {
     expect(all).toMatch(/…and \d+ more$/m);
     expect(all).toContain('…and 82 more services; `gatewatch digest --week 2026-W10 --print` lists all.');
     // The text digest is not cut: every service is in it.
-    expect(renderDigestText(d).match(/^- svc-\d{3}: \d+ incidents/gm)).toHaveLength(120);
+    expect(renderDigestText(d).match(/^- svc-\d{3}: last 4 weeks: /gm)).toHaveLength(120);
   });
 
   it('escapes what Slack would read as markup', () => {
@@ -60,6 +60,23 @@ describe('rendering the digest for Slack', () => {
     expect(all).not.toContain('a<b>');
   });
 
+  it('counts incidents, not /gateway check runs', () => {
+    const checks: Seed[] = [1, 2, 3].map((n) => ({
+      id: `check-${n}`,
+      service: 'checkout-api',
+      onset: `2026-03-0${n + 2}T12:00Z`,
+      resolved: `2026-03-0${n + 2}T12:01Z`,
+      cause: 'upstream_saturated',
+      requestedBy: 'U0ASKER',
+    }));
+    const all = [...TWO_WEEKS, ...checks].map(incidentOf);
+    const d = buildDigest(all, '2026-W10', all, 'UTC', NOW);
+    expect(d.overall.incidents).toBe(11);
+    const checkout = d.services.find((s) => s.service === 'checkout-api')!;
+    expect(checkout.incidents).toBe(4);
+    expect(checkout.lastWeeks).toMatchObject({ incidents: 6, scaleUp: 0 });
+  });
+
   it('carries the same figures as the text, and a one-line fallback', () => {
     const all = TWO_WEEKS.map(incidentOf);
     const d = buildDigest(all, '2026-W10', all, 'UTC', NOW);
@@ -71,7 +88,10 @@ describe('rendering the digest for Slack', () => {
     expect(text).toContain(
       '• search-api: needed scale-up 3 times (db_saturated, upstream_saturated): plan capacity',
     );
-    expect(text).toContain('*Accuracy:* 70% (3 of 10 verdicts marked wrong)');
+    expect(text).toContain('*Feedback:* 3 marked wrong of 3 reviewed; 7 not reviewed');
+    expect(text).toContain(
+      '*search-api:* last 4 weeks: a scale-up would have cured 4 of 4 incidents; 0 needed a fix',
+    );
     expect(digestFallbackText(d)).toBe(
       'Weekly reliability digest 2026-W10 (2026-03-02 to 2026-03-08, UTC): 11 incidents (+7 vs last week) · 1 open · 502 time 5 h 51 min (+3 h 21 min) · MTTA 4 min · MTTR 29 min (-8 min)',
     );

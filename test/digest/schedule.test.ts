@@ -5,14 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDigestHandler } from '../../src/digest/job.js';
 import { formatWeek, lastCompleteWeek, weekRange } from '../../src/digest/week.js';
-import { IncidentStore } from '../../src/ingest/store.js';
 import { silentLogger } from '../../src/log.js';
 import { type Running, start } from '../../src/main.js';
 import { JobQueue } from '../../src/queue/jobs.js';
 import { createWorker } from '../../src/queue/worker.js';
 import { createSlackClient } from '../../src/slack/client.js';
 import { runGatewayCommand } from '../../src/slack/commands.js';
+import { IncidentStore } from '../../src/store/store.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
+import { lifecycle } from '../helpers/lifecycle.js';
 import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { seed, TWO_WEEKS } from './seed.js';
@@ -58,6 +59,8 @@ describe('one digest per period, however many workers', () => {
       const store = new IncidentStore(conn, prefix);
       const digest = createDigestHandler({
         store,
+        redis: conn,
+        prefix,
         slack: createSlackClient({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: slack.url }),
         channel: '#reliability',
         tz: 'UTC',
@@ -66,7 +69,7 @@ describe('one digest per period, however many workers', () => {
       const worker = createWorker(
         conn,
         prefix,
-        { store, playbooks: new Map(), slack: null, log: silentLogger(), env: {}, digest },
+        { ...lifecycle(store), playbooks: new Map(), env: {}, digest },
         { queueName, concurrency: 2 },
       );
       workers.push(worker);
@@ -111,13 +114,13 @@ describe('one digest per period, however many workers', () => {
       conn,
       prefix,
       {
-        store,
+        ...lifecycle(store),
         playbooks: new Map(),
-        slack: null,
-        log: silentLogger(),
         env: {},
         digest: createDigestHandler({
           store,
+          redis: conn,
+          prefix,
           slack: createSlackClient({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: slack.url }),
           channel: '#reliability',
           tz: 'UTC',
@@ -189,8 +192,9 @@ describe('one digest per period, however many workers', () => {
     }
     const queue = new Queue(queueName, { connection: server.client(), prefix });
     closers.push(() => queue.close());
+    // Workers also schedule the lifecycle sweep; the digest has one schedule of its own.
     const schedulers = await waitFor(async () => {
-      const found = await queue.getJobSchedulers();
+      const found = (await queue.getJobSchedulers()).filter((s) => s.key === 'weekly-digest');
       return found.length > 0 && found;
     });
     expect(schedulers).toHaveLength(1);

@@ -28,6 +28,8 @@ export interface Seed {
   resolved?: string;
   cause?: Cause;
   feedback?: string;
+  /** A `/gateway check` run rather than an incident. */
+  requestedBy?: string;
 }
 
 /** An incident record exactly as IncidentStore keeps it: the hash, and both time indexes scored by first alert. */
@@ -54,7 +56,7 @@ export function incidentOf(s: Seed): Incident {
     channel: null,
     rootTs: null,
     verdictTs: null,
-    requestedBy: null,
+    requestedBy: s.requestedBy ?? null,
     feedback: s.feedback ?? null,
   };
 }

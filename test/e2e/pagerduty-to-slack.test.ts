@@ -86,10 +86,10 @@ describe('end to end: a signed PagerDuty alert becomes a verdict in a Slack thre
 
   it('the same delivery retried by PagerDuty changes nothing', async () => {
     const queue = new Queue(gw.queueName, { connection: redis.client(), prefix: gw.prefix });
-    /** Nothing waiting, running or delayed but the weekly digest's schedule: every job the incident caused has run. */
+    /** Nothing waiting, running or delayed but the schedules (weekly digest, lifecycle sweep): every job the incident caused has run. */
     const idle = async () => {
       const pending = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
-      return pending.every((j) => j.name === 'digest');
+      return pending.every((j) => j.name === 'digest' || j.name === 'sweep');
     };
     try {
       // The first delivery's work is done: its verdict is posted and its jobs have run.

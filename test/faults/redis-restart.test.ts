@@ -77,6 +77,7 @@ describe('Redis killed and restarted with AOF', () => {
       15_000,
       'the server to take alerts again',
     );
-    expect(again.body).toMatchObject({ status: 'duplicate' });
+    // Another PagerDuty incident of the open one's service joins it and is told its fresh verdict.
+    expect(again.body).toMatchObject({ incident: names.incident, status: 'updated' });
   });
 });

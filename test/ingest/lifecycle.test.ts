@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IncidentStore } from '../../src/ingest/store.js';
+import { IncidentStore } from '../../src/store/store.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';

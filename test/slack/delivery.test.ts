@@ -3,12 +3,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CHECKS } from '../../src/checks/registry.js';
 import type { Check } from '../../src/checks/types.js';
-import { IncidentStore } from '../../src/ingest/store.js';
 import { silentLogger } from '../../src/log.js';
+import { createNotifier } from '../../src/notify/notifier.js';
 import { PagerDutyClient } from '../../src/pagerduty/client.js';
-import { diagnoseIncident } from '../../src/queue/diagnose.js';
+import { type DiagnoseDeps, diagnoseIncident } from '../../src/queue/diagnose.js';
 import { createSlackClient } from '../../src/slack/client.js';
+import { PostingIntents } from '../../src/slack/outbox.js';
 import { SlackThread } from '../../src/slack/thread.js';
+import { IncidentStore } from '../../src/store/store.js';
 import { FakePagerDuty } from '../helpers/fake-pagerduty.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook } from '../helpers/gatewatch.js';
@@ -39,8 +41,10 @@ describe('delivery to Slack: retried, never duplicated', () => {
     await redis?.destroy();
   });
 
+  let prefix = '';
   beforeEach(() => {
-    store = new IncidentStore(client, `{delivery-${++prefixN}}`);
+    prefix = `{delivery-${++prefixN}}`;
+    store = new IncidentStore(client, prefix);
   });
 
   const shop = () =>
@@ -50,18 +54,33 @@ describe('delivery to Slack: retried, never duplicated', () => {
       checks: { upstream: { targets: [upstream.url], timeout_ms: 300, probes: 1 } },
     });
 
-  function deps(extra: Partial<Parameters<typeof diagnoseIncident>[1]> = {}) {
+  function deps(
+    extra: Partial<Pick<DiagnoseDeps, 'playbooks' | 'checkRegistry'>> & {
+      pagerduty?: PagerDutyClient;
+      rootEditIntervalMs?: number;
+    } = {},
+  ) {
     const web = createSlackClient(
       { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: slack.url },
       { retryConfig: { retries: 4, factor: 1, minTimeout: 50, maxTimeout: 100 } },
     );
+    const { pagerduty = null, rootEditIntervalMs, ...rest } = extra;
+    const log = silentLogger();
+    const thread = new SlackThread({
+      client: web,
+      store,
+      intents: new PostingIntents(client, prefix, 3600),
+      defaultChannel: '#incidents',
+      log,
+    });
     return {
       store,
       playbooks: new Map([['shop', shop()]]),
-      slack: new SlackThread({ client: web, store, defaultChannel: '#incidents', log: silentLogger() }),
-      log: silentLogger(),
+      slack: thread,
+      notifier: createNotifier({ store, slack: thread, pagerduty, log, rootEditIntervalMs }),
+      log,
       env: {},
-      ...extra,
+      ...rest,
     };
   }
 
@@ -335,7 +354,7 @@ describe('delivery to Slack: retried, never duplicated', () => {
       expect((await store.get(id))?.verdictTs).toBe(`1:${verdicts[0]!.ts}`);
 
       // Run 2's verdict is not mistaken for run 1's: it is looked for by run, found missing, posted.
-      await store.update(id, { run: 2 });
+      expect(await store.nextRun(id)).toBe(2);
       slack.failNext('chat.postMessage', { acceptThenDrop: true });
       await diagnoseIncident({ incidentId: id, run: 2 }, deps({ playbooks: inChannel(CHANNEL) }));
       const after = threadOf(id).verdicts;
@@ -348,7 +367,7 @@ describe('delivery to Slack: retried, never duplicated', () => {
       const first = await openIncident('pagerduty', `PDNAME${prefixN}a`);
       await diagnoseIncident({ incidentId: first, run: 1 }, deps());
       // Resolved, so the next alert opens a new incident rather than joining this one.
-      await store.markResolved((await store.get(first))!, new Date());
+      expect(await store.end(first, 'manual', { note: 'test' })).toBe('resolved');
       const id = await openIncident('pagerduty', `PDNAME${prefixN}b`);
       expect(id).not.toBe(first);
       const history = slack.callsOf('conversations.history').length;
