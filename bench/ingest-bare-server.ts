@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { verifyPagerDutySignature } from '../src/sources/signing.js';
+import { verifyPagerDutySignature } from '../src/signing.js';
 
 const secret = process.env.SECRET ?? '';
 const redis = new Redis(process.env.REDIS_URL ?? '', { maxRetriesPerRequest: 1, enableOfflineQueue: false });

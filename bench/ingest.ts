@@ -23,7 +23,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
-import { signPagerDuty } from '../src/sources/signing.js';
+import { signPagerDuty } from '../src/signing.js';
 import { FakeSlack as LocalSlack } from '../test/helpers/fake-slack.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { startRedis } from '../test/helpers/redis.js';

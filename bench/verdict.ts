@@ -32,7 +32,7 @@ import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { start } from '../src/main.js';
 import { type Playbook, PlaybookSchema } from '../src/playbooks/schema.js';
-import { signPagerDuty } from '../src/sources/signing.js';
+import { signPagerDuty } from '../src/signing.js';
 import { IncidentStore } from '../src/store/store.js';
 import { FakePagerDuty } from '../test/helpers/fake-pagerduty.js';
 import { FakeSlack as LocalSlack } from '../test/helpers/fake-slack.js';

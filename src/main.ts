@@ -5,7 +5,6 @@ import type { Worker } from 'bullmq';
 import type { Config } from './config.js';
 import { createDigestHandler } from './digest/job.js';
 import { createHttpServer } from './http/server.js';
-import { ChangeEventStore } from './ingest/change-events.js';
 import { createChangesHook } from './ingest/changes-hook.js';
 import { DeliveryLog } from './ingest/deliveries.js';
 import { ingestAlerts } from './ingest/ingest.js';
@@ -32,6 +31,7 @@ import { registerInteractions } from './slack/interactions.js';
 import { POST_CLIENT_OPTIONS, PostingIntents } from './slack/outbox.js';
 import { SlackThread } from './slack/thread.js';
 import { SOURCES } from './sources/registry.js';
+import { ChangeEventStore } from './store/change-events.js';
 import { IncidentStore } from './store/store.js';
 
 const DAY_S = 24 * 3600;

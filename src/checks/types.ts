@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { CheckName, ChecksConfig } from '../playbooks/schema.js';
+import type { ChangeEvent, ChangeEventReader } from '../store/change-events.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'error' | 'skipped';
 
@@ -15,20 +16,6 @@ export interface CheckOutput<E = unknown> {
 export interface CheckResult<E = unknown> extends CheckOutput<E> {
   name: CheckName;
   duration_ms: number;
-}
-
-/** A deploy or config change event, as posted to /webhooks/changes. */
-export interface ChangeEvent {
-  service: string;
-  kind: 'deploy' | 'config';
-  ref: string;
-  summary: string;
-  author?: string;
-  at: string;
-}
-
-export interface ChangeEventReader {
-  recent(service: string, sinceMs: number, untilMs: number): Promise<ChangeEvent[]>;
 }
 
 export interface CheckContext {
@@ -58,3 +45,5 @@ export function worstStatus(statuses: readonly CheckStatus[]): CheckStatus {
   for (const s of order) if (statuses.includes(s)) return s;
   return 'skipped';
 }
+
+export type { ChangeEvent, ChangeEventReader };

@@ -9,7 +9,7 @@ import { start } from '../main.js';
 import type { Playbook } from '../playbooks/schema.js';
 import { PlaybookSchema } from '../playbooks/schema.js';
 import { createRedis, redisAnswers } from '../redis.js';
-import { signPagerDuty } from '../sources/signing.js';
+import { signPagerDuty } from '../signing.js';
 import { LocalSlack } from './local-slack.js';
 
 const HOW_TO_GET_REDIS = `gatewatch demo needs a Redis server, and none answered at %URL%.

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { ChangeEvent } from '../checks/types.js';
 import { errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { requireGatewatchSignature } from '../sources/gatewatch-auth.js';
 import type { InboundRequest } from '../sources/types.js';
-import type { RecordedChange } from './change-events.js';
+import type { ChangeEvent, RecordedChange } from '../store/change-events.js';
 
 /** The contract's change body; extra fields from a sender's tooling are dropped, not refused. */
 export const ChangeBodySchema = z.object({

@@ -1,6 +1,6 @@
 import type { MessageMetadata } from '@slack/web-api';
 import type { CheckResult } from '../checks/types.js';
-import type { Incident } from '../ingest/incident.js';
+import type { Incident } from '../store/incident.js';
 import type { Recommendation, Verdict } from '../verdict/types.js';
 import { CAUSE_TEXT } from './causes.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GatewatchError } from '../errors.js';
-import { verifySlackSignature } from '../sources/signing.js';
-import { header, type InboundRequest } from '../sources/types.js';
+import { header, type InboundRequest } from '../inbound.js';
+import { verifySlackSignature } from '../signing.js';
 import { type InProcessReceiver, JSON_TYPE, type SlackHttpAnswer } from './receiver.js';
 
 /** Parses a Slack request body by its content type, the way Slack sends each kind. */

@@ -1,5 +1,5 @@
 import { GatewatchError } from '../errors.js';
-import { verifyGatewatchSignature } from './signing.js';
+import { verifyGatewatchSignature } from '../signing.js';
 import { header, type InboundRequest } from './types.js';
 
 const REFUSALS = {

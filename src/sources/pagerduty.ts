@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../errors.js';
-import { verifyPagerDutySignature } from './signing.js';
+import { verifyPagerDutySignature } from '../signing.js';
 import { type AlertEvent, type AlertSource, header } from './types.js';
 
 const Reference = z.looseObject({ id: z.string().min(1) });

@@ -1,4 +1,7 @@
 import type { Config } from '../config.js';
+import type { InboundRequest } from '../inbound.js';
+
+export { header, type InboundRequest } from '../inbound.js';
 
 export type AlertEvent = 'triggered' | 'acknowledged' | 'resolved' | 'reopened' | 'updated';
 
@@ -17,11 +20,6 @@ export interface Alert {
   url?: string;
   /** When the problem began, ISO-8601; for an end (`resolved`), the start of what ended, else when it ended. */
   startedAt: string;
-}
-
-export interface InboundRequest {
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: Buffer;
 }
 
 /**
@@ -45,9 +43,4 @@ export interface AlertSource {
    * `nowMs` stands in for a start time the sender did not give.
    */
   parse(body: unknown, req: InboundRequest, nowMs: number): ParseResult;
-}
-
-export function header(req: InboundRequest, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
 }

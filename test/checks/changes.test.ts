@@ -7,9 +7,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChangeEvidence, changesCheck } from '../../src/checks/changes/check.js';
 import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
-import { ChangeEventStore } from '../../src/ingest/change-events.js';
 import { silentLogger } from '../../src/log.js';
 import { ChangesCheckSchema } from '../../src/playbooks/schema.js';
+import { ChangeEventStore } from '../../src/store/change-events.js';
 import { requireBinary } from '../helpers/binaries.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 

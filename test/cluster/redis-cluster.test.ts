@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/sources/signing.js';
+import { signPagerDuty } from '../../src/signing.js';
 import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';

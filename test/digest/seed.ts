@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type Incident, toHash } from '../../src/ingest/incident.js';
+import { type Incident, toHash } from '../../src/store/incident.js';
 import { CAUSES, type Cause, type Verdict } from '../../src/verdict/types.js';
 
 export function verdictFor(service: string, cause: Cause): Verdict {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/sources/signing.js';
+import { signPagerDuty } from '../../src/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { signPagerDuty } from '../../src/sources/signing.js';
+import { signPagerDuty } from '../../src/signing.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signGatewatch, signPagerDuty, signSlack } from '../../src/signing.js';
 import { SOURCES } from '../../src/sources/registry.js';
-import { signGatewatch, signPagerDuty, signSlack } from '../../src/sources/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import {
   AM_TOKEN,

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChangeEventStore } from '../../src/ingest/change-events.js';
-import { signGatewatch } from '../../src/sources/signing.js';
+import { signGatewatch } from '../../src/signing.js';
+import { ChangeEventStore } from '../../src/store/change-events.js';
 import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGatewatch } from '../../src/sources/signing.js';
+import { signGatewatch } from '../../src/signing.js';
 import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';

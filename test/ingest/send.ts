@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { signGatewatch, signPagerDuty } from '../../src/sources/signing.js';
+import { signGatewatch, signPagerDuty } from '../../src/signing.js';
 import { AM_TOKEN, PD_SECRET, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
 
 /** A fixture's exact bytes (signatures are over bytes, not over re-serialised JSON). */

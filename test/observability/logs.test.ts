@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, scrubSecrets } from '../../src/log.js';
 import { type Running, start } from '../../src/main.js';
-import { signPagerDuty } from '../../src/sources/signing.js';
+import { signPagerDuty } from '../../src/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook } from '../helpers/gatewatch.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';

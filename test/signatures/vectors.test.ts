@@ -5,7 +5,7 @@ import {
   verifyGatewatchSignature,
   verifyPagerDutySignature,
   verifySlackSignature,
-} from '../../src/sources/signing.js';
+} from '../../src/signing.js';
 
 const fixture = (p: string) => new URL(`../fixtures/${p}`, import.meta.url);
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Incident } from '../../src/ingest/incident.js';
 import { ALL_CAUSES } from '../../src/slack/causes.js';
 import {
   ACTION_IDS,
@@ -12,6 +11,7 @@ import {
   verdictMetadata,
   verdictText,
 } from '../../src/slack/format.js';
+import type { Incident } from '../../src/store/incident.js';
 import type { Cause } from '../../src/verdict/types.js';
 import { sampleVerdict } from './verdicts.js';
 

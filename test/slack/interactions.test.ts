@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromHash, type Incident } from '../../src/ingest/incident.js';
+import { signPagerDuty } from '../../src/signing.js';
 import { ACTION_IDS } from '../../src/slack/format.js';
-import { signPagerDuty } from '../../src/sources/signing.js';
+import { fromHash, type Incident } from '../../src/store/incident.js';
 import { FakePagerDuty } from '../helpers/fake-pagerduty.js';
 import { FakeSlack, type StoredMessage } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { signSlack } from '../../src/sources/signing.js';
+import { signSlack } from '../../src/signing.js';
 import { SLACK_SECRET, type TestGatewatch } from '../helpers/gatewatch.js';
 
 /** Posts a body to /slack/events signed as Slack signs it (or with the given clock / secret). */

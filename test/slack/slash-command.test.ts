@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromHash } from '../../src/ingest/incident.js';
-import { verifySlackSignature } from '../../src/sources/signing.js';
+import { verifySlackSignature } from '../../src/signing.js';
+import { fromHash } from '../../src/store/incident.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';

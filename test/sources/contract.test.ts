@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isGatewatchError } from '../../src/errors.js';
+import { signGatewatch, signPagerDuty } from '../../src/signing.js';
 import { SOURCES } from '../../src/sources/registry.js';
-import { signGatewatch, signPagerDuty } from '../../src/sources/signing.js';
 import type { Alert, InboundRequest, ParseResult } from '../../src/sources/types.js';
 import {
   AM_TOKEN,

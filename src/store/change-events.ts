@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ChangeEvent, ChangeEventReader } from '../checks/types.js';
+
+/** A deploy or config change event, as posted to /webhooks/changes. */
+export interface ChangeEvent {
+  service: string;
+  kind: 'deploy' | 'config';
+  ref: string;
+  summary: string;
+  author?: string;
+  at: string;
+}
+
+export interface ChangeEventReader {
+  recent(service: string, sinceMs: number, untilMs: number): Promise<ChangeEvent[]>;
+}
 
 const DAY_MS = 24 * 3600 * 1000;
 /** A noisy service (a deploy a minute) still stays bounded. */
