@@ -136,20 +136,25 @@ export class LocalSlack {
 
   /** The conversation as a person would read it: root messages, each with its thread. */
   transcript(): string {
-    const out: string[] = [];
-    for (const root of this.roots()) {
-      out.push(
-        `#${root.channel.replace(/^#/, '')}  ${root.text}${root.edits ? `  (edited ${root.edits}×)` : ''}`,
-      );
-      for (const r of this.replies(root.ts)) {
-        out.push('  └─ thread reply:');
-        for (const line of r.text.split('\n')) out.push(`     ${line}`);
-        if (r.metadata)
-          out.push(
-            `     [metadata ${r.metadata.event_type}: ${JSON.stringify({ cause: r.metadata.event_payload.cause, recommendation: r.metadata.event_payload.recommendation })}]`,
-          );
-      }
-    }
-    return out.join('\n');
+    return transcriptOf(this.messages);
   }
+}
+
+/** Root messages, each with its thread, as a person would read them (also the tests' fake uses it). */
+export function transcriptOf(messages: readonly PrintedMessage[]): string {
+  const out: string[] = [];
+  for (const root of messages.filter((m) => !m.thread_ts)) {
+    out.push(
+      `#${root.channel.replace(/^#/, '')}  ${root.text}${root.edits ? `  (edited ${root.edits}×)` : ''}`,
+    );
+    for (const r of messages.filter((m) => m.thread_ts === root.ts)) {
+      out.push('  └─ thread reply:');
+      for (const line of r.text.split('\n')) out.push(`     ${line}`);
+      if (r.metadata)
+        out.push(
+          `     [metadata ${r.metadata.event_type}: ${JSON.stringify({ cause: r.metadata.event_payload.cause, recommendation: r.metadata.event_payload.recommendation })}]`,
+        );
+    }
+  }
+  return out.join('\n');
 }

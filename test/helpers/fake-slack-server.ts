@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { transcriptOf } from '../../src/demo/local-slack.js';
 
 /** One call the stand-in received, with its arguments decoded as Slack decodes them. */
 export interface SlackCall {
@@ -416,18 +417,6 @@ export class FakeSlack {
 
   /** The conversation as a person would read it: root messages, each with its thread. */
   transcript(): string {
-    const out: string[] = [];
-    for (const root of this.roots()) {
-      out.push(`#${root.channel}  ${root.text}${root.edits ? `  (edited ${root.edits}×)` : ''}`);
-      for (const r of this.replies(root.ts)) {
-        out.push('  └─ thread reply:');
-        for (const line of r.text.split('\n')) out.push(`     ${line}`);
-        if (r.metadata)
-          out.push(
-            `     [metadata ${r.metadata.event_type}: ${JSON.stringify({ cause: r.metadata.event_payload.cause, recommendation: r.metadata.event_payload.recommendation })}]`,
-          );
-      }
-    }
-    return out.join('\n');
+    return transcriptOf(this.messages);
   }
 }
