@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { z } from 'zod';
+import { MiB, readBounded } from '../bounded-body.js';
 import { errorMessage, GatewatchError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -27,6 +28,8 @@ const ErrorBody = z.object({
 });
 const IncidentAnswer = z.object({ incident: z.object({ id: z.string(), status: z.string() }) });
 const NoteAnswer = z.object({ note: z.object({ id: z.string() }) });
+
+const ANSWER_CAP_BYTES = MiB;
 
 type Attempt = { status: number; headers: Record<string, string | string[] | undefined>; text: string };
 
@@ -90,6 +93,8 @@ export class PagerDutyClient {
       try {
         res = await this.send(method, url, body);
       } catch (err) {
+        // An answer that is wrong in itself (too large) will be as wrong the next time.
+        if (err instanceof GatewatchError && !err.retryable) throw err;
         networkError = err;
       }
       if (res && res.status >= 200 && res.status < 300) return res.text ? JSON.parse(res.text) : {};
@@ -133,6 +138,16 @@ export class PagerDutyClient {
       headersTimeout: timeout,
       bodyTimeout: timeout,
     });
-    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+    // PagerDuty's answers are a few KiB; an endless or huge one is cut, not held in memory.
+    const read = await readBounded(res.body, ANSWER_CAP_BYTES);
+    if (read.truncated)
+      throw new GatewatchError(
+        'PAGERDUTY_API',
+        `PagerDuty answered more than ${ANSWER_CAP_BYTES / MiB} MiB`,
+        {
+          retryable: false,
+        },
+      );
+    return { status: res.statusCode, headers: res.headers, text: read.text };
   }
 }

@@ -22,6 +22,7 @@ const FOUNDATION = [
   'store',
   'signing',
   'inbound',
+  'bounded-body',
 ];
 /** Entry points assemble everything (main.ts is the one place objects are built): they may import anything. */
 const ENTRY_POINTS = ['bin', 'cli', 'demo', 'http', 'main'];

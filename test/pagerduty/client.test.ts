@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewatchError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -129,5 +131,34 @@ describe('PagerDuty REST client against a fake PagerDuty over HTTP', () => {
       );
     expect(err).toMatchObject({ code: 'PAGERDUTY_API', retryable: true });
     expect(err.message).not.toContain(TOKEN);
+  });
+
+  it('cuts an endless answer at 1 MiB: a clear error, no retry, nothing held beyond the cap', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(201, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (res.write(chunk)) if (res.destroyed) return;
+        res.once('drain', pump);
+      };
+      res.on('error', () => {});
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const err = await client({ baseUrl: `http://127.0.0.1:${port}/` })
+        .addNote('PENDLESS', 'note')
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GatewatchError);
+      expect((err as GatewatchError).retryable).toBe(false);
+      expect((err as GatewatchError).message).toContain('more than 1 MiB');
+      expect(requests).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
+import { MiB, readBounded, sizeText } from '../../bounded-body.js';
 import { errorMessage, GatewatchError } from '../../errors.js';
-import { MiB, readBounded, sizeText } from '../http-body.js';
 import type { KubeCredentials } from './auth.js';
 
 /** A list answer is bounded: a namespace with more objects than this is read in part, and says so. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sizeText } from '../../bounded-body.js';
 import { errorMessage } from '../../errors.js';
 import type { LoadCheckConfig } from '../../playbooks/schema.js';
-import { sizeText } from '../http-body.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
 import { BODY_LIMITS, fetchText, instanceOf, type Snapshot } from './fetch.js';
 import { queryInstances } from './prometheus.js';

@@ -1,6 +1,6 @@
 import { request } from 'undici';
+import { MiB, readBounded } from '../../bounded-body.js';
 import { GatewatchError } from '../../errors.js';
-import { MiB, readBounded } from '../http-body.js';
 
 /** A text body and when it arrived (performance.now() ms), for rates between two reads. */
 export interface Snapshot {

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
+import { MiB, readBounded, sizeText } from '../../bounded-body.js';
 import { GatewatchError } from '../../errors.js';
-import { MiB, readBounded, sizeText } from '../http-body.js';
 
 /** An instant vector this large is a query matching far more series than instances: not parsed. */
 const MAX_ANSWER_BYTES = 4 * MiB;

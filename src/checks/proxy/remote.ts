@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
+import { readBounded } from '../../bounded-body.js';
 import { errorMessage, GatewatchError, isGatewatchError } from '../../errors.js';
-import { readBounded } from '../http-body.js';
 import { classifyNetworkError } from '../net-errors.js';
 
 /** The `*_env` names a remote endpoint's credentials live in (never the values). */
