@@ -6,13 +6,12 @@ import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/signing.js';
 import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from '../observability/payloads.js';
 
 const run = promisify(execFile);
 
@@ -121,14 +120,7 @@ describe('on a 3-node Redis Cluster', () => {
 
   it('ingests an alert, queues it and posts the verdict, with every key in the prefix slot', async () => {
     const body = pagerdutyTriggered('PCLUINC1', 'PCLU001');
-    const res = await request(`${gw.baseUrl}/webhooks/pagerduty`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-pagerduty-signature': signPagerDuty(body, PD_SECRET),
-      },
-      body,
-    });
+    const res = await postPagerDuty(gw.baseUrl, body);
     expect(res.statusCode).toBe(202);
     expect(await res.body.json()).toMatchObject({ incident: 'PCLUINC1', status: 'queued' });
 

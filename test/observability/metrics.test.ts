@@ -5,8 +5,8 @@ import { FakeSlack } from '../helpers/fake-slack.js';
 import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { pagerdutyTriggered } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from './payloads.js';
 
 /** The value of one sample line of the exposition text, or undefined when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
