@@ -32,7 +32,7 @@ export function pagerdutySigned(body: string | Buffer, secret = PD_SECRET): Reco
 /** POSTs `body` to `/webhooks/pagerduty` signed as PagerDuty signs it; the undici answer. */
 export function postPagerDuty(
   baseUrl: string,
-  body: string,
+  body: string | Buffer,
   secret = PD_SECRET,
   opts: { timeoutMs?: number } = {},
 ) {

@@ -2,8 +2,14 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGatewatch } from '../../src/signing.js';
 import { ChangeEventStore } from '../../src/store/change-events.js';
-import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+  WEBHOOK_SECRET,
+} from '../helpers/gatewatch.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 
 interface Answer {
   status: number;
@@ -16,19 +22,14 @@ describe('POST /webhooks/changes', () => {
   let gw: TestGatewatch;
   let store: ChangeEventStore;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      work: false,
-      playbooks: [playbook({ service: 'checkout-api' })],
-    });
+    world = await startGatewatchWorld({ work: false, playbooks: [playbook({ service: 'checkout-api' })] });
+    ({ redis, gw } = world);
     store = new ChangeEventStore(redis.client(), gw.prefix);
   });
-  afterAll(async () => {
-    await gw?.close();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   async function send(
     body: string,

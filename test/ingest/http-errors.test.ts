@@ -2,9 +2,15 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGatewatch } from '../../src/signing.js';
-import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+  WEBHOOK_SECRET,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 import {
   alertmanagerGroup,
   bearerHeaders,
@@ -22,19 +28,17 @@ describe('webhook errors', () => {
   let redis: PrivateRedis;
   let gw: TestGatewatch;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
+    world = await startGatewatchWorld({
       work: false,
       playbooks: [playbook({ service: 'shop', match: { pagerduty_services: ['PA2P440'] } })],
     });
+    ({ redis, gw } = world);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   const triggered = () => pagerdutyEvent({ eventType: 'incident.triggered', incidentId: 'PERR001' });
 
