@@ -49,3 +49,14 @@ export const upstreamCheck = (targets: string[], timeoutMs = 800) => ({
   probes: 2,
   timeout_ms: timeoutMs,
 });
+
+/**
+ * The load check of Node apps driven to saturation: one event loop saturates at one core,
+ * and 60% CPU counts as saturated, leaving room for other work on a shared machine.
+ */
+export const saturationLoadCheck = (scrape: string[]) => ({
+  scrape,
+  sample_interval_ms: 1000,
+  cores: 1,
+  thresholds: { cpu: 0.6, memory: 0.9 },
+});

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startHaproxy } from '../helpers/haproxy.js';
 import { freePort, waitFor } from '../helpers/ports.js';
-import { haproxyProxyCheck as proxyCheck, upstreamCheck } from '../helpers/sites.js';
+import { haproxyProxyCheck as proxyCheck, saturationLoadCheck, upstreamCheck } from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, drive, scenarioSuite, startApp } from './world.js';
 
@@ -78,12 +78,7 @@ describe('HAProxy-fronted worlds', () => {
           apps.map((a) => a.url),
           600,
         ),
-        load: {
-          scrape: apps.map((a) => a.metricsUrl),
-          sample_interval_ms: 1000,
-          cores: 1,
-          thresholds: { cpu: 0.6, memory: 0.9 },
-        },
+        load: saturationLoadCheck(apps.map((a) => a.metricsUrl)),
       },
       { check_ms: 8000, total_ms: 12000 },
     );

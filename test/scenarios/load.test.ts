@@ -8,6 +8,7 @@ import { freePort, waitFor } from '../helpers/ports.js';
 import {
   nginxProxyCheck as proxyCheck,
   proxyPass,
+  saturationLoadCheck,
   nginxSite as site,
   upstreamBlock,
   upstreamCheck,
@@ -63,12 +64,7 @@ describe('scenario worlds decided by load and time', () => {
         proxy: proxyCheck(nginx),
         upstream: upstreamCheck([app.url], 600),
         // One event loop: a Node process saturates at one core; 0.6 leaves room for other work on a shared machine.
-        load: {
-          scrape: [app.metricsUrl],
-          sample_interval_ms: 1000,
-          cores: 1,
-          thresholds: { cpu: 0.6, memory: 0.9 },
-        },
+        load: saturationLoadCheck([app.metricsUrl]),
         changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
       },
       // A saturated Node process answers its /metrics behind the queued requests, as Prometheus would see it.
