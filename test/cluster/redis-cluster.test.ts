@@ -10,6 +10,7 @@ import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { redisServerArgs } from '../helpers/redis.js';
 import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
 
@@ -26,22 +27,13 @@ async function startCluster() {
     const proc = spawn(
       server,
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
+        ...redisServerArgs(port, dir),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
         join(dir, 'nodes.conf'),
         '--cluster-node-timeout',
         '2000',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
       ],
       { stdio: 'ignore' },
     );

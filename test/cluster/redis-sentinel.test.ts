@@ -9,7 +9,7 @@ import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { freePort, waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { type PrivateRedis, redisServerArgs, startRedis } from '../helpers/redis.js';
 import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
 
@@ -54,19 +54,10 @@ async function stopDaemon(d: Daemon | undefined): Promise<void> {
 
 function startReplica(masterPort: number): Promise<Daemon> {
   return startDaemon('gw-replica-', (dir, port) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
+    ...redisServerArgs(port, dir),
     '--replicaof',
     '127.0.0.1',
     String(masterPort),
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
   ]);
 }
 
