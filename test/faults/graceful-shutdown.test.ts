@@ -4,7 +4,6 @@ import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
   type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
   startFaultWorld,
   uniqueNames,
@@ -45,8 +44,7 @@ describe('SIGTERM to gatewatch start while a diagnosis runs', () => {
     const names = uniqueNames();
     const upstream: Upstream = await slowUpstream(1500);
     world.later(() => upstream.close());
-    const pb = playbooksDir([upstream.url], 5000);
-    world.later(() => pb.remove());
+    const pb = world.playbooks([upstream.url], 5000);
     const gw = await world.spawn('start', world.env(names, pb, { SHUTDOWN_TIMEOUT_MS: '15000' }));
     expect((await sendPagerDuty(gw.baseUrl, pagerdutyTriggered(names.incident))).status).toBe(202);
     const before = slack.roots().length;
@@ -74,8 +72,7 @@ describe('SIGTERM to gatewatch start while a diagnosis runs', () => {
     const upstream = await hangingUpstream();
     let upstreamOpen = true;
     world.later(() => (upstreamOpen ? upstream.close() : undefined));
-    const pb = playbooksDir([upstream.url], 20_000);
-    world.later(() => pb.remove());
+    const pb = world.playbooks([upstream.url], 20_000);
     const env = world.env(names, pb, { SHUTDOWN_TIMEOUT_MS: '2000' });
     const gw = await world.spawn('start', env);
     const before = slack.roots().length;

@@ -4,7 +4,6 @@ import {
   type FaultWorld,
   type GatewatchProcess,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
   startFaultWorld,
   uniqueNames,
@@ -28,8 +27,7 @@ describe('Redis unreachable while gatewatch serves', () => {
   beforeAll(async () => {
     world = await startFaultWorld();
     redis = world.redis;
-    pb = playbooksDir([(await refusingUpstream()).url], 1000);
-    world.later(() => pb.remove());
+    pb = world.playbooks([(await refusingUpstream()).url], 1000);
   });
 
   afterAll(() => world?.stop());

@@ -3,7 +3,6 @@ import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
   type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
   startFaultWorld,
   uniqueNames,
@@ -25,8 +24,7 @@ describe('Redis killed and restarted with AOF', () => {
       slack: true,
     });
     ({ redis, slack } = world);
-    pb = playbooksDir([(await refusingUpstream()).url], 1000);
-    world.later(() => pb.remove());
+    pb = world.playbooks([(await refusingUpstream()).url], 1000);
   });
 
   afterAll(() => world?.stop());

@@ -4,7 +4,6 @@ import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
   type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
   startFaultWorld,
   uniqueNames,
@@ -27,8 +26,7 @@ describe('a worker killed with SIGKILL mid-diagnosis', () => {
     world = await startFaultWorld({ slack: true });
     ({ redis, slack } = world);
     upstream = await hangingUpstream();
-    pb = playbooksDir([upstream.url], 20_000);
-    world.later(() => pb.remove());
+    pb = world.playbooks([upstream.url], 20_000);
     world.later(() => upstream.close());
   });
 

@@ -116,6 +116,8 @@ export interface FaultWorld {
   slack: FakeSlack;
   /** The environment of a gatewatch process on this world: its Redis, the test's prefix, the playbooks, the fake Slack. */
   env(names: { prefix: string }, pb: { dir: string }, extra?: Record<string, string>): Record<string, string>;
+  /** `playbooksDir`, removed when the world stops. */
+  playbooks(targets: string[], probeTimeoutMs: number): { dir: string; remove(): void };
   /** `spawnGatewatch`, killed when the world stops. */
   spawn(command: 'start' | 'serve' | 'worker', env: Record<string, string>): Promise<GatewatchProcess>;
   later(cleanup: () => unknown): void;
@@ -142,6 +144,11 @@ export async function startFaultWorld(
       ...(slack ? { SLACK_BOT_TOKEN: 'xoxb-fault-test', SLACK_API_URL: slack.url } : {}),
       ...extra,
     }),
+    playbooks(targets, probeTimeoutMs) {
+      const pb = playbooksDir(targets, probeTimeoutMs);
+      cleanups.push(() => pb.remove());
+      return pb;
+    },
     async spawn(command, env) {
       const p = await spawnGatewatch(command, env);
       procs.push(p);
