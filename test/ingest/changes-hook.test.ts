@@ -1,15 +1,14 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGatewatch } from '../../src/signing.js';
 import { ChangeEventStore } from '../../src/store/change-events.js';
 import {
   type GatewatchWorld,
   playbook,
   startGatewatchWorld,
   type TestGatewatch,
-  WEBHOOK_SECRET,
 } from '../helpers/gatewatch.js';
 import type { PrivateRedis } from '../helpers/redis.js';
+import { gatewatchSigned } from '../helpers/signed.js';
 
 interface Answer {
   status: number;
@@ -35,15 +34,13 @@ describe('POST /webhooks/changes', () => {
     body: string,
     opts: { signedAt?: number; secret?: string; headers?: Record<string, string>; unsigned?: boolean } = {},
   ): Promise<Answer> {
-    const { timestamp, signature } = signGatewatch(body, opts.secret ?? WEBHOOK_SECRET, opts.signedAt);
+    const signed = opts.unsigned
+      ? { 'content-type': 'application/json' }
+      : gatewatchSigned(body, opts.signedAt, opts.secret);
     const res = await request(`${gw.baseUrl}/webhooks/changes`, {
       method: 'POST',
       body,
-      headers: {
-        'content-type': 'application/json',
-        ...(opts.unsigned ? {} : { 'x-gatewatch-timestamp': timestamp, 'x-gatewatch-signature': signature }),
-        ...opts.headers,
-      },
+      headers: { ...signed, ...opts.headers },
     });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };

@@ -1,13 +1,11 @@
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGatewatch } from '../../src/signing.js';
 import {
   type GatewatchWorld,
   playbook,
   startGatewatchWorld,
   type TestGatewatch,
-  WEBHOOK_SECRET,
 } from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
 import type { PrivateRedis } from '../helpers/redis.js';
@@ -132,13 +130,9 @@ describe('webhook errors', () => {
       /bearer token/,
     );
     const generic = fixture('generic', 'alert-triggered.json');
-    const stale = signGatewatch(generic, WEBHOOK_SECRET, Date.now() - 10 * 60_000);
+    const stale = genericHeaders(generic, Date.now() - 10 * 60_000);
     await expectError(
-      await post(gw.baseUrl, '/webhooks/generic', generic, {
-        'content-type': 'application/json',
-        'x-gatewatch-timestamp': stale.timestamp,
-        'x-gatewatch-signature': stale.signature,
-      }),
+      await post(gw.baseUrl, '/webhooks/generic', generic, stale),
       401,
       /within five minutes/,
     );
