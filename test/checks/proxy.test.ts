@@ -8,9 +8,9 @@ import { parseEnvoyLine } from '../../src/checks/proxy/log/envoy.js';
 import { parseHaproxyLine } from '../../src/checks/proxy/log/haproxy.js';
 import { parseNginxErrorLine } from '../../src/checks/proxy/log/nginx.js';
 import { summariseLog } from '../../src/checks/proxy/log/summary.js';
-import type { CheckContext, CheckOutput } from '../../src/checks/types.js';
-import { silentLogger } from '../../src/log.js';
+import type { CheckOutput } from '../../src/checks/types.js';
 import { ProxyCheckSchema } from '../../src/playbooks/schema.js';
+import { checkContext } from '../helpers/check-context.js';
 import { type NginxHttpBlocks, type PrivateNginx, startNginx } from '../helpers/nginx.js';
 import { type NxdomainDns, startNxdomainDns } from '../helpers/nxdomain-dns.js';
 import {
@@ -27,20 +27,8 @@ const fixtureLines = (name: string) =>
     .split('\n')
     .filter((l) => l.trim() !== '');
 
-function context(now = Date.now()): CheckContext {
-  return {
-    service: 'checkout-api',
-    signal: new AbortController().signal,
-    log: silentLogger(),
-    env: {},
-    now: () => now,
-    onsetAt: now,
-    timeoutMs: 10_000,
-  };
-}
-
-function runProxy(config: unknown, now?: number): Promise<CheckOutput<ProxyEvidence>> {
-  return proxyCheck.run(ProxyCheckSchema.parse(config), context(now));
+function runProxy(config: unknown, now = Date.now()): Promise<CheckOutput<ProxyEvidence>> {
+  return proxyCheck.run(ProxyCheckSchema.parse(config), checkContext({ now: () => now, onsetAt: now }));
 }
 
 /** nginx's error_log time stamp, in local time as nginx writes it. */

@@ -6,13 +6,13 @@ import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/signing.js';
 import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { redisServerArgs } from '../helpers/redis.js';
+import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from '../observability/payloads.js';
 
 const run = promisify(execFile);
 
@@ -27,22 +27,13 @@ async function startCluster() {
     const proc = spawn(
       server,
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
+        ...redisServerArgs(port, dir),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
         join(dir, 'nodes.conf'),
         '--cluster-node-timeout',
         '2000',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
       ],
       { stdio: 'ignore' },
     );
@@ -121,14 +112,7 @@ describe('on a 3-node Redis Cluster', () => {
 
   it('ingests an alert, queues it and posts the verdict, with every key in the prefix slot', async () => {
     const body = pagerdutyTriggered('PCLUINC1', 'PCLU001');
-    const res = await request(`${gw.baseUrl}/webhooks/pagerduty`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-pagerduty-signature': signPagerDuty(body, PD_SECRET),
-      },
-      body,
-    });
+    const res = await postPagerDuty(gw.baseUrl, body);
     expect(res.statusCode).toBe(202);
     expect(await res.body.json()).toMatchObject({ incident: 'PCLUINC1', status: 'queued' });
 

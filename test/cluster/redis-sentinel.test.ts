@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/signing.js';
 import { requireBinary } from '../helpers/binaries.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
 import { freePort, waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { type PrivateRedis, redisServerArgs, startRedis } from '../helpers/redis.js';
+import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from '../observability/payloads.js';
 
 const MASTER_NAME = 'mymaster';
 // Two services: a second alert for the same service would join its open incident, not start one.
@@ -55,19 +54,10 @@ async function stopDaemon(d: Daemon | undefined): Promise<void> {
 
 function startReplica(masterPort: number): Promise<Daemon> {
   return startDaemon('gw-replica-', (dir, port) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
+    ...redisServerArgs(port, dir),
     '--replicaof',
     '127.0.0.1',
     String(masterPort),
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
   ]);
 }
 
@@ -161,14 +151,7 @@ describe('through Redis Sentinel, across a master failover', () => {
 
   async function sendAlert(incident: string, service: string) {
     const body = pagerdutyTriggered(incident, service);
-    const res = await request(`${gw.baseUrl}/webhooks/pagerduty`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-pagerduty-signature': signPagerDuty(body, PD_SECRET),
-      },
-      body,
-    });
+    const res = await postPagerDuty(gw.baseUrl, body);
     return { status: res.statusCode, body: (await res.body.json()) as unknown };
   }
 

@@ -3,10 +3,16 @@ import { Queue } from 'bullmq';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPagerDuty } from '../../src/signing.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
+import {
+  type GatewatchWorld,
+  PD_SECRET,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 
 const triggered = readFileSync(new URL('../fixtures/pagerduty/incident.triggered.json', import.meta.url));
@@ -26,14 +32,12 @@ describe('end to end: a signed PagerDuty alert becomes a verdict in a Slack thre
   let slack: FakeSlack;
   let gw: TestGatewatch;
   let upstream: Upstream;
+  let world: GatewatchWorld;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     upstream = await healthyUpstream();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      slack: true,
       playbooks: [
         playbook({
           service: 'shop',
@@ -43,13 +47,12 @@ describe('end to end: a signed PagerDuty alert becomes a verdict in a Slack thre
         }),
       ],
     });
+    ({ redis, slack, gw } = world);
   });
 
   afterAll(async () => {
-    await gw?.close();
-    await slack?.stop();
+    await world?.stop();
     await upstream?.close();
-    await redis?.destroy();
   });
 
   it('the upstream is stopped, the real incident.triggered arrives signed: one root message, one verdict reply', async () => {

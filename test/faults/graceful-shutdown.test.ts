@@ -1,17 +1,16 @@
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-import { hangingUpstream, slowUpstream, type Upstream } from '../helpers/upstreams.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
-  type GatewatchProcess,
+  type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
-  spawnGatewatch,
+  startFaultWorld,
   uniqueNames,
-} from './world.js';
+} from '../helpers/gatewatch-process.js';
+import { waitFor } from '../helpers/ports.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { hangingUpstream, slowUpstream, type Upstream } from '../helpers/upstreams.js';
 
 /** True when a TCP connection to the port is refused: nothing listens there any more. */
 function refuses(port: number): Promise<boolean> {
@@ -32,43 +31,21 @@ const verdicts = (slack: FakeSlack) =>
 describe('SIGTERM to gatewatch start while a diagnosis runs', () => {
   let redis: PrivateRedis;
   let slack: FakeSlack;
-  const cleanups: (() => unknown)[] = [];
+  let world: FaultWorld;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
+    world = await startFaultWorld({ slack: true });
+    ({ redis, slack } = world);
   });
 
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-    await slack.stop();
-    await redis.destroy();
-  });
-
-  function track(p: GatewatchProcess) {
-    cleanups.push(async () => {
-      p.kill('SIGKILL');
-      await p.exited;
-    });
-    return p;
-  }
+  afterAll(() => world?.stop());
 
   it('finishes a diagnosis that fits in the bound, posts its verdict, then exits 0', async () => {
     const names = uniqueNames();
     const upstream: Upstream = await slowUpstream(1500);
-    cleanups.push(() => upstream.close());
-    const pb = playbooksDir([upstream.url], 5000);
-    cleanups.push(() => pb.remove());
-    const gw = track(
-      await spawnGatewatch('start', {
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: names.prefix,
-        PLAYBOOKS_DIR: pb.dir,
-        SLACK_BOT_TOKEN: 'xoxb-fault-test',
-        SLACK_API_URL: slack.url,
-        SHUTDOWN_TIMEOUT_MS: '15000',
-      }),
-    );
+    world.later(() => upstream.close());
+    const pb = world.playbooks([upstream.url], 5000);
+    const gw = await world.spawn('start', world.env(names, pb, { SHUTDOWN_TIMEOUT_MS: '15000' }));
     expect((await sendPagerDuty(gw.baseUrl, pagerdutyTriggered(names.incident))).status).toBe(202);
     const before = slack.roots().length;
     await slack.waitFor(() => slack.roots().length > before, 20_000);
@@ -94,18 +71,10 @@ describe('SIGTERM to gatewatch start while a diagnosis runs', () => {
     const names = uniqueNames();
     const upstream = await hangingUpstream();
     let upstreamOpen = true;
-    cleanups.push(() => (upstreamOpen ? upstream.close() : undefined));
-    const pb = playbooksDir([upstream.url], 20_000);
-    cleanups.push(() => pb.remove());
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: names.prefix,
-      PLAYBOOKS_DIR: pb.dir,
-      SLACK_BOT_TOKEN: 'xoxb-fault-test',
-      SLACK_API_URL: slack.url,
-      SHUTDOWN_TIMEOUT_MS: '2000',
-    };
-    const gw = track(await spawnGatewatch('start', env));
+    world.later(() => (upstreamOpen ? upstream.close() : undefined));
+    const pb = world.playbooks([upstream.url], 20_000);
+    const env = world.env(names, pb, { SHUTDOWN_TIMEOUT_MS: '2000' });
+    const gw = await world.spawn('start', env);
     const before = slack.roots().length;
     expect((await sendPagerDuty(gw.baseUrl, pagerdutyTriggered(names.incident))).status).toBe(202);
     // The root message goes out before the checks start: from here the probe hangs in flight.
@@ -129,7 +98,7 @@ describe('SIGTERM to gatewatch start while a diagnosis runs', () => {
 
     await upstream.close();
     upstreamOpen = false;
-    track(await spawnGatewatch('worker', env));
+    await world.spawn('worker', env);
     await slack.waitFor(
       () => verdicts(slack).some((m) => m.metadata?.event_payload.incident === names.incident),
       30_000,

@@ -1,16 +1,16 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-import { refusingUpstream } from '../helpers/upstreams.js';
 import {
+  type FaultWorld,
   type GatewatchProcess,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
-  spawnGatewatch,
+  startFaultWorld,
   uniqueNames,
-} from './world.js';
+} from '../helpers/gatewatch-process.js';
+import { waitFor } from '../helpers/ports.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { refusingUpstream } from '../helpers/upstreams.js';
 
 async function readyz(baseUrl: string): Promise<number> {
   const res = await request(`${baseUrl}/readyz`, { headersTimeout: 5000 });
@@ -22,26 +22,19 @@ describe('Redis unreachable while gatewatch serves', () => {
   let redis: PrivateRedis;
   let pb: { dir: string; remove(): void };
   let serve: GatewatchProcess | undefined;
+  let world: FaultWorld;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    pb = playbooksDir([(await refusingUpstream()).url], 1000);
+    world = await startFaultWorld();
+    redis = world.redis;
+    pb = world.playbooks([(await refusingUpstream()).url], 1000);
   });
 
-  afterAll(async () => {
-    serve?.kill('SIGKILL');
-    await serve?.exited;
-    await redis.destroy();
-    pb.remove();
-  });
+  afterAll(() => world?.stop());
 
   it('answers 503 at once, says so on /readyz, and recovers without a restart', async () => {
     const names = uniqueNames();
-    serve = await spawnGatewatch('serve', {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: names.prefix,
-      PLAYBOOKS_DIR: pb.dir,
-    });
+    serve = await world.spawn('serve', world.env(names, pb));
     expect(await readyz(serve.baseUrl)).toBe(200);
     expect((await sendPagerDuty(serve.baseUrl, pagerdutyTriggered(names.incident))).status).toBe(202);
 

@@ -1,49 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-import { refusingUpstream } from '../helpers/upstreams.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
-  type GatewatchProcess,
+  type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
-  spawnGatewatch,
+  startFaultWorld,
   uniqueNames,
-} from './world.js';
+} from '../helpers/gatewatch-process.js';
+import { waitFor } from '../helpers/ports.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { refusingUpstream } from '../helpers/upstreams.js';
 
 describe('Redis killed and restarted with AOF', () => {
   let redis: PrivateRedis;
   let slack: FakeSlack;
   let pb: { dir: string; remove(): void };
-  const procs: GatewatchProcess[] = [];
+  let world: FaultWorld;
 
   beforeAll(async () => {
     // appendfsync always: each write is on disk before Redis answers, so even SIGKILL loses nothing acknowledged.
-    redis = await startRedis({ appendonly: true, args: ['--appendfsync', 'always'] });
-    slack = await new FakeSlack().start();
-    pb = playbooksDir([(await refusingUpstream()).url], 1000);
+    world = await startFaultWorld({
+      redis: { appendonly: true, args: ['--appendfsync', 'always'] },
+      slack: true,
+    });
+    ({ redis, slack } = world);
+    pb = world.playbooks([(await refusingUpstream()).url], 1000);
   });
 
-  afterAll(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    await slack.stop();
-    await redis.destroy();
-    pb.remove();
-  });
+  afterAll(() => world?.stop());
 
   it('keeps the acknowledged incident and its queued job, which a worker then diagnoses', async () => {
     const names = uniqueNames();
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: names.prefix,
-      PLAYBOOKS_DIR: pb.dir,
-      SLACK_BOT_TOKEN: 'xoxb-fault-test',
-      SLACK_API_URL: slack.url,
-    };
-    const serve = await spawnGatewatch('serve', env);
-    procs.push(serve);
+    const env = world.env(names, pb);
+    const serve = await world.spawn('serve', env);
     const sent = await sendPagerDuty(serve.baseUrl, pagerdutyTriggered(names.incident));
     expect(sent.status, serve.output()).toBe(202);
 
@@ -57,8 +46,7 @@ describe('Redis killed and restarted with AOF', () => {
     expect(waiting).toContain(`diagnose:${names.incident}:1`);
 
     // The job is whole, not just an id: a worker started now picks it up and posts the verdict.
-    const worker = await spawnGatewatch('worker', env);
-    procs.push(worker);
+    await world.spawn('worker', env);
     const verdict = await slack.waitFor(
       () => slack.messages.find((m) => m.metadata?.event_type === 'gatewatch_verdict'),
       30_000,

@@ -1,17 +1,16 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-import { hangingUpstream, type Upstream } from '../helpers/upstreams.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
 import {
-  type GatewatchProcess,
+  type FaultWorld,
   pagerdutyTriggered,
-  playbooksDir,
   sendPagerDuty,
-  spawnGatewatch,
+  startFaultWorld,
   uniqueNames,
-} from './world.js';
+} from '../helpers/gatewatch-process.js';
+import { waitFor } from '../helpers/ports.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { hangingUpstream, type Upstream } from '../helpers/upstreams.js';
 
 const verdicts = (slack: FakeSlack) =>
   slack.messages.filter((m) => m.metadata?.event_type === 'gatewatch_verdict');
@@ -21,40 +20,24 @@ describe('a worker killed with SIGKILL mid-diagnosis', () => {
   let slack: FakeSlack;
   let upstream: Upstream & { openConnections(): number };
   let pb: { dir: string; remove(): void };
-  const procs: GatewatchProcess[] = [];
+  let world: FaultWorld;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
+    world = await startFaultWorld({ slack: true });
+    ({ redis, slack } = world);
     upstream = await hangingUpstream();
-    pb = playbooksDir([upstream.url], 20_000);
+    pb = world.playbooks([upstream.url], 20_000);
+    world.later(() => upstream.close());
   });
 
-  afterAll(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    await upstream.close();
-    await slack.stop();
-    await redis.destroy();
-    pb.remove();
-  });
+  afterAll(() => world?.stop());
 
   it('is recovered by another worker, which posts exactly one verdict', async () => {
     const names = uniqueNames();
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: names.prefix,
-      PLAYBOOKS_DIR: pb.dir,
-      SLACK_BOT_TOKEN: 'xoxb-fault-test',
-      SLACK_API_URL: slack.url,
-      // Short locks so a dead worker's job comes back in seconds rather than the production 30 s.
-      WORKER_LOCK_MS: '2000',
-      WORKER_STALLED_MS: '1000',
-    };
-    const serve = await spawnGatewatch('serve', env);
-    procs.push(serve);
-    const first = await spawnGatewatch('worker', env);
-    procs.push(first);
+    // Short locks so a dead worker's job comes back in seconds rather than the production 30 s.
+    const env = world.env(names, pb, { WORKER_LOCK_MS: '2000', WORKER_STALLED_MS: '1000' });
+    const serve = await world.spawn('serve', env);
+    const first = await world.spawn('worker', env);
 
     const sent = await sendPagerDuty(serve.baseUrl, pagerdutyTriggered(names.incident));
     expect(sent.status, serve.output()).toBe(202);
@@ -70,8 +53,7 @@ describe('a worker killed with SIGKILL mid-diagnosis', () => {
 
     // The upstream is now plainly down (refused), so the recovered diagnosis finishes fast.
     await upstream.close();
-    const second = await spawnGatewatch('worker', env);
-    procs.push(second);
+    const second = await world.spawn('worker', env);
 
     await slack.waitFor(() => verdicts(slack).length >= 1, 40_000);
     // The diagnosis job completed: BullMQ never runs a completed job again, so whatever

@@ -4,17 +4,16 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGatewatch, signPagerDuty, signSlack } from '../../src/signing.js';
 import { SOURCES } from '../../src/sources/registry.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
 import {
   AM_TOKEN,
+  type GatewatchWorld,
   PD_SECRET,
   playbook,
   SLACK_SECRET,
-  startGatewatch,
+  startGatewatchWorld,
   type TestGatewatch,
   WEBHOOK_SECRET,
 } from '../helpers/gatewatch.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
 
 // Each property is bounded in time as well as in runs, so the suite stays well under a minute in CI.
@@ -137,9 +136,7 @@ const randomHeaders = fc.dictionary(
 );
 
 describe('fuzzing every webhook route against the real server', () => {
-  let redis: PrivateRedis;
   let gw: TestGatewatch;
-  let slack: FakeSlack;
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   const fiveHundreds: string[] = [];
 
@@ -166,13 +163,12 @@ describe('fuzzing every webhook route against the real server', () => {
     return res.statusCode === 200;
   }
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     const dead = await refusingUpstream();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      slack: true,
       work: false,
       playbooks: [
         playbook({
@@ -182,14 +178,11 @@ describe('fuzzing every webhook route against the real server', () => {
         }),
       ],
     });
+    ({ gw } = world);
+    world.later(() => agent.close());
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await agent.close();
-    await slack?.stop();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   it('never answers 5xx to random bodies, headers and content types on any route', async () => {
     await fc.assert(

@@ -3,6 +3,8 @@ import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { type Running, start } from '../../src/main.js';
 import { type Playbook, PlaybookSchema } from '../../src/playbooks/schema.js';
+import { FakeSlack } from './fake-slack.js';
+import { type PrivateRedis, startRedis } from './redis.js';
 
 export const PD_SECRET = 'test-pagerduty-secret';
 export const SLACK_SECRET = 'test-slack-signing-secret';
@@ -61,5 +63,53 @@ export async function startGatewatch(opts: {
     baseUrl: `http://127.0.0.1:${running.port}`,
     prefix,
     queueName,
+  };
+}
+
+export interface GatewatchWorld {
+  redis: PrivateRedis;
+  /** The fake Slack gatewatch posts to; only when started with `slack: true`. */
+  slack: FakeSlack;
+  gw: TestGatewatch;
+  /** Runs when the world stops, latest first: after gatewatch closes, before Slack and Redis go. */
+  later(cleanup: () => unknown): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The world most HTTP and queue tests need: a private Redis, a fake Slack when asked,
+ * and gatewatch in-process on them (see `startGatewatch` for the options).
+ */
+export async function startGatewatchWorld(
+  opts: Omit<Parameters<typeof startGatewatch>[0], 'redisUrl' | 'slackUrl'> & {
+    slack?: boolean;
+    redis?: Parameters<typeof startRedis>[0];
+  },
+): Promise<GatewatchWorld> {
+  const { slack: withSlack, redis: redisOpts, ...gwOpts } = opts;
+  const redis = await startRedis(redisOpts);
+  const slack = withSlack ? await new FakeSlack().start() : undefined;
+  const cleanups: (() => unknown)[] = [];
+  const gw = await startGatewatch({ ...gwOpts, redisUrl: redis.url, slackUrl: slack?.url }).catch(
+    async (err: unknown) => {
+      await slack?.stop();
+      await redis.destroy();
+      throw err;
+    },
+  );
+  return {
+    redis,
+    get slack() {
+      if (!slack) throw new Error('this world was started without a fake Slack');
+      return slack;
+    },
+    gw,
+    later: (cleanup) => void cleanups.push(cleanup),
+    async stop() {
+      await gw.close();
+      for (const c of cleanups.reverse()) await c();
+      await slack?.stop();
+      await redis.destroy();
+    },
   };
 }

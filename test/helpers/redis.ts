@@ -19,6 +19,22 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
+/** The arguments of a private redis-server: loopback only, no snapshots, everything in `dir`. */
+export function redisServerArgs(port: number, dir: string, opts: { appendonly?: boolean } = {}): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--dir',
+    dir,
+  ];
+}
+
 /** A redis-server of the test's own, on a free port in a temp dir; never someone else's Redis. */
 export async function startRedis(
   opts: { appendonly?: boolean; args?: string[] } = {},
@@ -29,23 +45,7 @@ export async function startRedis(
   let proc: ChildProcess | undefined;
   const clients: Redis[] = [];
   const launch = async () => {
-    proc = spawn(
-      bin,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        opts.appendonly ? 'yes' : 'no',
-        '--dir',
-        dir,
-        ...(opts.args ?? []),
-      ],
-      { stdio: 'ignore' },
-    );
+    proc = spawn(bin, [...redisServerArgs(port, dir, opts), ...(opts.args ?? [])], { stdio: 'ignore' });
     const probe = new Redis(port, '127.0.0.1', {
       lazyConnect: true,
       maxRetriesPerRequest: 0,

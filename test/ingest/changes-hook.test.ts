@@ -1,9 +1,14 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGatewatch } from '../../src/signing.js';
 import { ChangeEventStore } from '../../src/store/change-events.js';
-import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { gatewatchSigned } from '../helpers/signed.js';
 
 interface Answer {
   status: number;
@@ -16,33 +21,26 @@ describe('POST /webhooks/changes', () => {
   let gw: TestGatewatch;
   let store: ChangeEventStore;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      work: false,
-      playbooks: [playbook({ service: 'checkout-api' })],
-    });
+    world = await startGatewatchWorld({ work: false, playbooks: [playbook({ service: 'checkout-api' })] });
+    ({ redis, gw } = world);
     store = new ChangeEventStore(redis.client(), gw.prefix);
   });
-  afterAll(async () => {
-    await gw?.close();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   async function send(
     body: string,
     opts: { signedAt?: number; secret?: string; headers?: Record<string, string>; unsigned?: boolean } = {},
   ): Promise<Answer> {
-    const { timestamp, signature } = signGatewatch(body, opts.secret ?? WEBHOOK_SECRET, opts.signedAt);
+    const signed = opts.unsigned
+      ? { 'content-type': 'application/json' }
+      : gatewatchSigned(body, opts.signedAt, opts.secret);
     const res = await request(`${gw.baseUrl}/webhooks/changes`, {
       method: 'POST',
       body,
-      headers: {
-        'content-type': 'application/json',
-        ...(opts.unsigned ? {} : { 'x-gatewatch-timestamp': timestamp, 'x-gatewatch-signature': signature }),
-        ...opts.headers,
-      },
+      headers: { ...signed, ...opts.headers },
     });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };

@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signGatewatch } from '../../src/signing.js';
-import { playbook, startGatewatch, type TestGatewatch, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 import {
   alertmanagerGroup,
   bearerHeaders,
@@ -22,19 +26,17 @@ describe('webhook errors', () => {
   let redis: PrivateRedis;
   let gw: TestGatewatch;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
+    world = await startGatewatchWorld({
       work: false,
       playbooks: [playbook({ service: 'shop', match: { pagerduty_services: ['PA2P440'] } })],
     });
+    ({ redis, gw } = world);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   const triggered = () => pagerdutyEvent({ eventType: 'incident.triggered', incidentId: 'PERR001' });
 
@@ -128,13 +130,9 @@ describe('webhook errors', () => {
       /bearer token/,
     );
     const generic = fixture('generic', 'alert-triggered.json');
-    const stale = signGatewatch(generic, WEBHOOK_SECRET, Date.now() - 10 * 60_000);
+    const stale = genericHeaders(generic, Date.now() - 10 * 60_000);
     await expectError(
-      await post(gw.baseUrl, '/webhooks/generic', generic, {
-        'content-type': 'application/json',
-        'x-gatewatch-timestamp': stale.timestamp,
-        'x-gatewatch-signature': stale.signature,
-      }),
+      await post(gw.baseUrl, '/webhooks/generic', generic, stale),
       401,
       /within five minutes/,
     );

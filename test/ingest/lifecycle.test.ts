@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../src/store/store.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 import { alertmanagerGroup, bearerHeaders, pagerdutyEvent, pagerdutyHeaders, post } from './send.js';
 
@@ -14,28 +19,26 @@ describe('incident lifecycle', () => {
   let gw: TestGatewatch;
   let store: IncidentStore;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     upstream = await healthyUpstream();
     const checks = { upstream: { targets: [upstream.url], probes: 1, timeout_ms: 1000 } };
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      slack: true,
       playbooks: [
         playbook({ service: 'shop', match: { pagerduty_services: ['PSHOP01'] }, checks }),
         playbook({ service: 'am-svc', match: { labels: { service: 'am-svc' } }, checks }),
         playbook({ service: 'other-svc', match: { labels: { service: 'other-svc' } }, checks }),
       ],
     });
+    ({ redis, slack, gw } = world);
     store = new IncidentStore(redis.client(), gw.prefix);
   });
 
   afterAll(async () => {
-    await gw?.close();
-    await slack?.stop();
+    await world?.stop();
     await upstream?.close();
-    await redis?.destroy();
   });
 
   async function pd(eventType: string, occurredAt?: string) {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { signGatewatch, signPagerDuty } from '../../src/signing.js';
-import { AM_TOKEN, PD_SECRET, WEBHOOK_SECRET } from '../helpers/gatewatch.js';
+import { bearerSigned, gatewatchSigned, pagerdutySigned } from '../helpers/signed.js';
 
 /** A fixture's exact bytes (signatures are over bytes, not over re-serialised JSON). */
 export function fixture(folder: string, name: string): string {
@@ -34,25 +33,12 @@ export async function post(
 }
 
 export function pagerdutyHeaders(body: string, webhookId: string = randomUUID()): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'x-pagerduty-signature': signPagerDuty(body, PD_SECRET),
-    'x-webhook-id': webhookId,
-  };
+  return { ...pagerdutySigned(body), 'x-webhook-id': webhookId };
 }
 
-export function bearerHeaders(token = AM_TOKEN): Record<string, string> {
-  return { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-}
+export const bearerHeaders = (token?: string) => bearerSigned(token);
 
-export function genericHeaders(body: string, nowMs = Date.now()): Record<string, string> {
-  const { timestamp, signature } = signGatewatch(body, WEBHOOK_SECRET, nowMs);
-  return {
-    'content-type': 'application/json',
-    'x-gatewatch-timestamp': timestamp,
-    'x-gatewatch-signature': signature,
-  };
-}
+export const genericHeaders = (body: string, nowMs = Date.now()) => gatewatchSigned(body, nowMs);
 
 type PdEnvelope = {
   event: {

@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, scrubSecrets } from '../../src/log.js';
 import { type Running, start } from '../../src/main.js';
-import { signPagerDuty } from '../../src/signing.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook } from '../helpers/gatewatch.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { pagerdutyTriggered, postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from './payloads.js';
 
 const PD_SECRET = 'pd-webhook-secret-Q7ZK2';
 const SLACK_TOKEN = 'xoxb-000111-secret-slack-token-M9';
@@ -77,14 +76,7 @@ describe('logs', () => {
       body,
     });
     await bad.body.dump();
-    const res = await request(`http://127.0.0.1:${running.port}/webhooks/pagerduty`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-pagerduty-signature': signPagerDuty(body, PD_SECRET),
-      },
-      body,
-    });
+    const res = await postPagerDuty(`http://127.0.0.1:${running.port}`, body, PD_SECRET);
     expect(res.statusCode).toBe(202);
     await res.body.dump();
     await slack.waitFor(

@@ -1,12 +1,17 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPagerDuty } from '../../src/signing.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
+import {
+  type GatewatchWorld,
+  PD_SECRET,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import { pagerdutyTriggered } from '../helpers/signed.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
-import { pagerdutyTriggered } from './payloads.js';
 
 /** The value of one sample line of the exposition text, or undefined when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -21,17 +26,15 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('/metrics after real traffic', () => {
-  let redis: PrivateRedis;
   let slack: FakeSlack;
   let gw: TestGatewatch;
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     const dead = await refusingUpstream();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      slack: true,
       playbooks: [
         playbook({
           service: 'obs-api',
@@ -40,13 +43,10 @@ describe('/metrics after real traffic', () => {
         }),
       ],
     });
+    ({ slack, gw } = world);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await slack?.stop();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   async function post(body: string, signature: string) {
     const res = await request(`${gw.baseUrl}/webhooks/pagerduty`, {

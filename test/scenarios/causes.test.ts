@@ -4,27 +4,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { requireBinary } from '../helpers/binaries.js';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { nginxProxyCheck, nginxSite, proxyPass, upstreamCheck } from '../helpers/sites.js';
 import { makePki } from '../helpers/tls.js';
 import { check, drive, gitRepo, scenarioSuite, startApp, startService } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: causes added 2026-11-28');
 
-function site(location: string, upstreams = '') {
-  return ({ port }: NginxEnv) =>
-    `${upstreams}\nserver { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 2s; ${location} } }`;
-}
-
-function proxyCheck(nginx: { url: string; errorLog: string }, extra: Record<string, unknown> = {}) {
-  return {
-    url: `${nginx.url}/healthz`,
-    samples: 5,
-    timeout_ms: 3000,
-    error_log: { path: nginx.errorLog, format: 'nginx' },
-    ...extra,
-  };
-}
+// These worlds give nginx 2 s to read and the proxy check 3 s per sample.
+const site = (location: string, upstreams = '') => nginxSite(location, { readTimeout: '2s', upstreams });
+const proxyCheck = (nginx: { url: string; errorLog: string }, extra: Record<string, unknown> = {}) =>
+  nginxProxyCheck(nginx, { timeoutMs: 3000, extra });
 
 /** The log lines matching `re`, once there are at least `n` of them. */
 async function logLines(path: string, re: RegExp, n = 1): Promise<string[]> {
@@ -49,12 +40,10 @@ async function send(url: string, init: RequestInit = {}): Promise<number> {
 describe('worlds of the new causes', () => {
   it('an app whose cookies outgrow the proxy buffer: response_rejected, naming proxy_buffer_size', async () => {
     const app = later(await startApp('bigheader', '12000'), (x) => x.stop());
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(app.port)) }), (n) => n.stop());
     pb.write('fat-cookie', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
     });
     const v = await check('fat-cookie', pb.dir);
     table.judge('headers over the proxy buffer', v, {
@@ -123,7 +112,7 @@ describe('worlds of the new causes', () => {
     await logLines(nginx.errorLog, /upstream prematurely closed connection/, 2);
     pb.write('keepalive', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [`http://127.0.0.1:${app.port}/healthz`], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([`http://127.0.0.1:${app.port}/healthz`]),
     });
     const v = await check('keepalive', pb.dir);
     table.judge('keep-alive race, GET samples all good', v, {
@@ -140,7 +129,7 @@ describe('worlds of the new causes', () => {
         body: '{"order":1}',
         headers: { 'content-type': 'application/json' },
       }),
-      upstream: { targets: [`http://127.0.0.1:${app.port}/healthz`], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([`http://127.0.0.1:${app.port}/healthz`]),
     });
     const post = await check('keepalive-post', pb.dir);
     table.judge('keep-alive race, POST samples', post, {
@@ -202,9 +191,7 @@ describe('worlds of the new causes', () => {
     );
     let app = await startApp('ok', '', { port });
     later(null, () => app.stop());
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(port)) }), (n) => n.stop());
     const traffic = later(drive(`${nginx.url}/healthz`, 4), (t) => t.stop());
     // The rollout: the old instance is killed under traffic, the new one starts a moment later.
     await app.stop();
@@ -213,7 +200,7 @@ describe('worlds of the new causes', () => {
     await traffic.stop();
     pb.write('no-drain', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
       changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
     });
     const v = await check('no-drain', pb.dir);
@@ -246,16 +233,14 @@ describe('worlds of the new causes', () => {
       ),
       (s) => s.stop(),
     );
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(port)) }), (n) => n.stop());
     const traffic = later(drive(`${nginx.url}/healthz`, 2), (t) => t.stop());
     // Judge right after a restart, as on-call would meet it: the next one is seconds away.
     const seen = supervisor.events.length;
     await waitFor(() => supervisor.events.length > seen, 30_000, 'the app to be killed and restarted');
     pb.write('leak', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [`http://127.0.0.1:${port}/healthz`], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([`http://127.0.0.1:${port}/healthz`]),
       load: {
         scrape: [`http://127.0.0.1:${port}/metrics`],
         sample_interval_ms: 1000,

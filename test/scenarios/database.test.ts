@@ -2,9 +2,10 @@
 // file, an app process that queries it on every request, nginx in front.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
+import { nginxProxyCheck, nginxSite, proxyPass, upstreamCheck } from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, gitRepo, scenarioSuite, startApp } from './world.js';
 
@@ -25,25 +26,15 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-function site(appPort: number) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_pass http://127.0.0.1:${appPort}; } }`;
-}
-
 async function appBehindNginx(dsn: string) {
   const app = later(await startApp('db', '', { env: { APP_DB_URL: dsn } }), (a) => a.stop());
-  const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
+  const nginx = later(await startNginx({ http: nginxSite(proxyPass(app.port)) }), (n) => n.stop());
   return {
     app,
     nginx,
     checks: {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      proxy: nginxProxyCheck(nginx),
+      upstream: upstreamCheck([app.url]),
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
     },
   };
@@ -151,7 +142,7 @@ describe('scenario worlds decided by the database', () => {
 
   it('an app that resets after a deploy, while a 40 s report runs and idle pooled sessions hold most slots: upstream_crash, not the database', async () => {
     const app = later(await resettingUpstream(), (a) => a.close());
-    const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
+    const nginx = later(await startNginx({ http: nginxSite(proxyPass(app.port)) }), (n) => n.stop());
     const repo = later(
       await gitRepo([
         { minutesAgo: 8, subject: 'Checkout 3.1', files: { 'services/checkout/app.js': 'v3.1' } },
@@ -200,13 +191,8 @@ describe('scenario worlds decided by the database', () => {
     );
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
     pb.write('resets-with-report', {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      proxy: nginxProxyCheck(nginx),
+      upstream: upstreamCheck([app.url]),
       database: {
         kind: 'postgres',
         url_env: 'CHECKOUT_DB_URL',

@@ -2,9 +2,15 @@
 // of real processes, a git repo of the proxy config) and judged by
 // `gatewatch check --json` in its own process.
 import { describe, it } from 'vitest';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { startNxdomainDns } from '../helpers/nxdomain-dns.js';
 import { freePort } from '../helpers/ports.js';
+import {
+  nginxProxyCheck as proxyCheck,
+  nginxSite as site,
+  upstreamBlock,
+  upstreamCheck,
+} from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, gitRepo, scenarioSuite, startApp } from './world.js';
 
@@ -14,23 +20,6 @@ const HOUR = 60;
 const DAY = 24 * HOUR;
 
 const appConf = (port: number) => `proxy_pass http://127.0.0.1:${port};\n`;
-
-/** A server block that proxies everything with the given location body. */
-function site(location: string) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; ${location} } }`;
-}
-
-function proxyCheck(nginx: { url: string; errorLog: string }) {
-  return {
-    url: `${nginx.url}/healthz`,
-    samples: 5,
-    timeout_ms: 2000,
-    error_log: { path: nginx.errorLog, format: 'nginx' },
-  };
-}
-
-const upstreamCheck = (targets: string[]) => ({ targets, probes: 2, timeout_ms: 800 });
 
 describe('scenario worlds that need a fix', () => {
   it('a closed port: upstream_down, no trigger (the only change is days old)', async () => {
@@ -61,8 +50,7 @@ describe('scenario worlds that need a fix', () => {
     const dead = await freePort();
     const nginx = later(
       await startNginx({
-        http: (env) =>
-          `upstream checkout { server 127.0.0.1:${a.port}; server 127.0.0.1:${dead}; server 127.0.0.1:${b.port}; }\n${site('proxy_pass http://checkout;')(env)}`,
+        http: site('proxy_pass http://checkout;', { upstreams: upstreamBlock([a.port, dead, b.port]) }),
       }),
       (n) => n.stop(),
     );

@@ -5,19 +5,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startHaproxy } from '../helpers/haproxy.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { haproxyProxyCheck as proxyCheck, saturationLoadCheck, upstreamCheck } from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, drive, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: HAProxy');
-
-function proxyCheck(haproxy: { url: string; trafficLog: string }) {
-  return {
-    url: `${haproxy.url}/healthz`,
-    samples: 5,
-    timeout_ms: 3000,
-    error_log: { path: haproxy.trafficLog, format: 'haproxy' },
-  };
-}
 
 async function logged(path: string, state: RegExp): Promise<void> {
   await waitFor(() => state.test(readFileSync(path, 'utf8')), 10_000, `HAProxy to log ${state}`);
@@ -34,7 +26,7 @@ describe('HAProxy-fronted worlds', () => {
     await logged(haproxy.trafficLog, / SC-- /);
     pb.write('ha-down', {
       proxy: proxyCheck(haproxy),
-      upstream: { targets: [`http://127.0.0.1:${port}/healthz`], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([`http://127.0.0.1:${port}/healthz`]),
     });
     const v = await check('ha-down', pb.dir);
     table.judge('HAProxy: server refuses (SC--)', v, {
@@ -54,7 +46,7 @@ describe('HAProxy-fronted worlds', () => {
     await logged(haproxy.trafficLog, / SH-- /);
     pb.write('ha-reset', {
       proxy: proxyCheck(haproxy),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
     });
     const v = await check('ha-reset', pb.dir);
     table.judge('HAProxy: server resets (SH--)', v, {
@@ -82,13 +74,11 @@ describe('HAProxy-fronted worlds', () => {
       'ha-fleet',
       {
         proxy: proxyCheck(haproxy),
-        upstream: { targets: apps.map((a) => a.url), probes: 2, timeout_ms: 600 },
-        load: {
-          scrape: apps.map((a) => a.metricsUrl),
-          sample_interval_ms: 1000,
-          cores: 1,
-          thresholds: { cpu: 0.6, memory: 0.9 },
-        },
+        upstream: upstreamCheck(
+          apps.map((a) => a.url),
+          600,
+        ),
+        load: saturationLoadCheck(apps.map((a) => a.metricsUrl)),
       },
       { check_ms: 8000, total_ms: 12000 },
     );

@@ -3,25 +3,16 @@
 // what the proxy's log shows, or say that the evidence conflicts.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { nginxProxyCheck, nginxSite, proxyPass, upstreamCheck } from '../helpers/sites.js';
 import { check, drive, scenarioSuite, startApp, startService } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: intermittent and misleading');
 
-function site(location: string) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 2s; ${location} } }`;
-}
-
-function proxyCheck(nginx: { url: string; errorLog: string }) {
-  return {
-    url: `${nginx.url}/healthz`,
-    samples: 5,
-    timeout_ms: 3000,
-    error_log: { path: nginx.errorLog, format: 'nginx' },
-  };
-}
+// These worlds give nginx 2 s to read and the proxy check 3 s per sample.
+const site = (location: string) => nginxSite(location, { readTimeout: '2s' });
+const proxyCheck = (nginx: { url: string; errorLog: string }) => nginxProxyCheck(nginx, { timeoutMs: 3000 });
 
 describe('no confident wrong call when samples look healthy', () => {
   it('a process crash-looping under a supervisor, answering again when checked: upstream_crash, not recovered', async () => {
@@ -31,9 +22,7 @@ describe('no confident wrong call when samples look healthy', () => {
       await startService(process.execPath, [script, 'crash', '40'], { PORT: String(port) }, 'crash loop'),
       (s) => s.stop(),
     );
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(port)) }), (n) => n.stop());
     const traffic = later(drive(`${nginx.url}/healthz`, 2), (t) => t.stop());
     await waitFor(() => supervisor.events.length >= 2, 20_000, 'two crashes and restarts');
     await traffic.stop();
@@ -45,7 +34,7 @@ describe('no confident wrong call when samples look healthy', () => {
     );
     pb.write('crash-loop', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [`http://127.0.0.1:${port}/healthz`], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([`http://127.0.0.1:${port}/healthz`]),
     });
     const v = await check('crash-loop', pb.dir);
     table.judge('crash loop, fine when sampled', v, {
@@ -58,12 +47,10 @@ describe('no confident wrong call when samples look healthy', () => {
   it("health answered on the app's management port while its serving port is down: unknown, the conflict stated", async () => {
     const management = later(await startApp('ok'), (x) => x.stop());
     const serving = await freePort();
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${serving};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(serving)) }), (n) => n.stop());
     pb.write('health-port', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [management.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([management.url]),
     });
     const v = await check('health-port', pb.dir);
     table.judge('health on another port', v, {
@@ -89,7 +76,7 @@ describe('no confident wrong call when samples look healthy', () => {
     expect(res.status).toBe(502);
     pb.write('stray-line', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
     });
     const v = await check('stray-line', pb.dir);
     table.judge('one stray line', v, { cause: 'unknown', recommendation: 'investigate', trigger: null });

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
 import { COMPLETE, IN_PROGRESS, type WorldStory, worldObjects } from '../helpers/kube-world.js';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { nginxSite, upstreamBlock } from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
 import { check, drive, scenarioSuite, startApp } from './world.js';
 
@@ -25,11 +26,8 @@ const OLD = '5c4b7f9d8';
 const RS = `checkout-api-${NEW}`;
 
 /** nginx in front of the pods: no retry on another pod, as with one endpoint or proxy_next_upstream off. */
-function site(servers: number[]) {
-  return ({ port }: NginxEnv) =>
-    `upstream checkout { ${servers.map((p) => `server 127.0.0.1:${p};`).join(' ')} }
-server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_next_upstream off; proxy_pass http://checkout; } }`;
-}
+const site = (servers: number[]) =>
+  nginxSite('proxy_next_upstream off; proxy_pass http://checkout;', { upstreams: upstreamBlock(servers) });
 
 const LEAKY_APP = fileURLToPath(new URL('./leaky-app.mjs', import.meta.url));
 

@@ -3,27 +3,21 @@
 // processes whose own CPU the load check scrapes.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import {
+  nginxProxyCheck as proxyCheck,
+  proxyPass,
+  saturationLoadCheck,
+  nginxSite as site,
+  upstreamBlock,
+  upstreamCheck,
+} from '../helpers/sites.js';
 import { check, drive, gitRepo, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: load and health');
 
 const DAY = 24 * 60;
-
-function site(location: string) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; ${location} } }`;
-}
-
-function proxyCheck(nginx: { url: string; errorLog: string }) {
-  return {
-    url: `${nginx.url}/healthz`,
-    samples: 5,
-    timeout_ms: 2000,
-    error_log: { path: nginx.errorLog, format: 'nginx' },
-  };
-}
 
 describe('scenario worlds decided by load and time', () => {
   it('an upstream slower than the proxy timeout, CPU idle, after a deploy: upstream_timeout, the deploy is the trigger', async () => {
@@ -38,12 +32,10 @@ describe('scenario worlds decided by load and time', () => {
       ]),
       (r) => r.destroy(),
     );
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(app.port)) }), (n) => n.stop());
     pb.write('slow', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 1000 },
+      upstream: upstreamCheck([app.url], 1000),
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
       changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
     });
@@ -63,23 +55,16 @@ describe('scenario worlds decided by load and time', () => {
       ]),
       (r) => r.destroy(),
     );
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(app.port)) }), (n) => n.stop());
     const traffic = later(drive(app.url, 4), (t) => t.stop());
     await sleep(300);
     pb.write(
       'saturated',
       {
         proxy: proxyCheck(nginx),
-        upstream: { targets: [app.url], probes: 2, timeout_ms: 600 },
+        upstream: upstreamCheck([app.url], 600),
         // One event loop: a Node process saturates at one core; 0.6 leaves room for other work on a shared machine.
-        load: {
-          scrape: [app.metricsUrl],
-          sample_interval_ms: 1000,
-          cores: 1,
-          thresholds: { cpu: 0.6, memory: 0.9 },
-        },
+        load: saturationLoadCheck([app.metricsUrl]),
         changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
       },
       // A saturated Node process answers its /metrics behind the queued requests, as Prometheus would see it.
@@ -107,14 +92,13 @@ describe('scenario worlds decided by load and time', () => {
     ];
     const nginx = later(
       await startNginx({
-        http: (env) =>
-          `upstream checkout { ${apps.map((a) => `server 127.0.0.1:${a.port};`).join(' ')} }\n${site('proxy_pass http://checkout;')(env)}`,
+        http: site('proxy_pass http://checkout;', { upstreams: upstreamBlock(apps.map((a) => a.port)) }),
       }),
       (n) => n.stop(),
     );
     pb.write('hot-one', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: apps.map((a) => a.url), probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck(apps.map((a) => a.url)),
       load: {
         scrape: apps.map((a) => a.metricsUrl),
         sample_interval_ms: 1000,
@@ -133,16 +117,14 @@ describe('scenario worlds decided by load and time', () => {
 
   it('healthy after a transient: unknown while the log is fresh, recovered once it has been quiet for quiet_minutes', async () => {
     const port = await freePort();
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(port)) }), (n) => n.stop());
     // The transient: the app is down for a few requests, which nginx logs as refused.
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
     const lastError = Date.now();
     const app = later(await startApp('ok', '', { port }), (x) => x.stop());
     const checks = {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
     };
     // Errors seconds ago and five good samples: one lucky moment, not a recovery.
@@ -177,12 +159,10 @@ describe('scenario worlds decided by load and time', () => {
       ]),
       (r) => r.destroy(),
     );
-    const nginx = later(await startNginx({ http: site(`proxy_pass http://127.0.0.1:${app.port};`) }), (n) =>
-      n.stop(),
-    );
+    const nginx = later(await startNginx({ http: site(proxyPass(app.port)) }), (n) => n.stop());
     pb.write('healthy', {
       proxy: proxyCheck(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      upstream: upstreamCheck([app.url]),
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
       changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
     });

@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPagerDuty } from '../../src/signing.js';
 import { ACTION_IDS } from '../../src/slack/format.js';
 import { fromHash, type Incident } from '../../src/store/incident.js';
 import { FakePagerDuty } from '../helpers/fake-pagerduty.js';
-import { FakeSlack, type StoredMessage } from '../helpers/fake-slack.js';
-import { PD_SECRET, playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { FakeSlack, StoredMessage } from '../helpers/fake-slack.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
+import { postPagerDuty } from '../helpers/signed.js';
 import { refusingUpstream, type Upstream } from '../helpers/upstreams.js';
 import { blockAction, postSlack } from './signed.js';
 
@@ -45,15 +49,14 @@ describe('verdict buttons and the PagerDuty REST API, over signed interactions',
       responseUrl: opts.url,
     });
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    redis = await startRedis();
-    slack = await new FakeSlack().start();
     pd = await new FakePagerDuty(PD_TOKEN, 'oncall@example.com').start();
     pd.addIncident(PD_INCIDENT);
     upstream = await refusingUpstream();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      slack: true,
       env: { PAGERDUTY_API_TOKEN: PD_TOKEN, PAGERDUTY_API_URL: pd.url, PAGERDUTY_FROM: 'oncall@example.com' },
       playbooks: [
         playbook({
@@ -64,14 +67,8 @@ describe('verdict buttons and the PagerDuty REST API, over signed interactions',
         }),
       ],
     });
-    const res = await request(`${gw.baseUrl}/webhooks/pagerduty`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-pagerduty-signature': signPagerDuty(triggered, PD_SECRET),
-      },
-      body: triggered,
-    });
+    ({ redis, slack, gw } = world);
+    const res = await postPagerDuty(gw.baseUrl, triggered);
     expect(res.statusCode).toBe(202);
     incidentId = String(((await res.body.json()) as { incident: string }).incident);
     verdict = await slack.waitFor(() =>
@@ -80,11 +77,9 @@ describe('verdict buttons and the PagerDuty REST API, over signed interactions',
   });
 
   afterAll(async () => {
-    await gw?.close();
-    await slack?.stop();
+    await world?.stop();
     await pd?.stop();
     await upstream?.close();
-    await redis?.destroy();
   });
 
   it('the verdict reply carries Re-run, Acknowledge and "Verdict was wrong", each naming the incident', () => {

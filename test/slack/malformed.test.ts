@@ -1,24 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { postSlack } from './signed.js';
 
 /** Signed but malformed bodies (found by the webhook fuzzer) are the sender's error: 400, never 500. */
 describe('signed but malformed Slack requests', () => {
-  let redis: PrivateRedis;
   let gw: TestGatewatch;
+  let world: GatewatchWorld;
   beforeAll(async () => {
-    redis = await startRedis();
-    gw = await startGatewatch({
-      redisUrl: redis.url,
+    world = await startGatewatchWorld({
       playbooks: [playbook({ service: 'shop', checks: { upstream: { targets: ['http://127.0.0.1:9/'] } } })],
       work: false,
     });
+    ({ gw } = world);
   });
-  afterAll(async () => {
-    await gw?.close();
-    await redis?.destroy();
-  });
+  afterAll(() => world?.stop());
 
   it.each([
     ['{"event":null}'],

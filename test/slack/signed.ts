@@ -1,6 +1,6 @@
 import { request } from 'undici';
-import { signSlack } from '../../src/signing.js';
-import { SLACK_SECRET, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { TestGatewatch } from '../helpers/gatewatch.js';
+import { slackSigned } from '../helpers/signed.js';
 
 /** Posts a body to /slack/events signed as Slack signs it (or with the given clock / secret). */
 export async function postSlack(
@@ -8,15 +8,10 @@ export async function postSlack(
   body: string,
   opts: { nowMs?: number; secret?: string; contentType?: string; signature?: string } = {},
 ) {
-  const sig = signSlack(body, opts.secret ?? SLACK_SECRET, opts.nowMs ?? Date.now());
   const started = performance.now();
   const res = await request(`${gw.baseUrl}/slack/events`, {
     method: 'POST',
-    headers: {
-      'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': sig.timestamp,
-      'x-slack-signature': opts.signature ?? sig.signature,
-    },
+    headers: slackSigned(body, opts),
     body,
   });
   const text = await res.body.text();

@@ -3,10 +3,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySlackSignature } from '../../src/signing.js';
 import { fromHash } from '../../src/store/incident.js';
-import { FakeSlack } from '../helpers/fake-slack.js';
-import { playbook, startGatewatch, type TestGatewatch } from '../helpers/gatewatch.js';
+import type { FakeSlack } from '../helpers/fake-slack.js';
+import {
+  type GatewatchWorld,
+  playbook,
+  startGatewatchWorld,
+  type TestGatewatch,
+} from '../helpers/gatewatch.js';
 import { waitFor } from '../helpers/ports.js';
-import { type PrivateRedis, startRedis } from '../helpers/redis.js';
+import type { PrivateRedis } from '../helpers/redis.js';
 import { healthyUpstream, type Upstream } from '../helpers/upstreams.js';
 import { postSlack, slashCommand } from './signed.js';
 
@@ -45,16 +50,15 @@ describe('/gateway over signed HTTP to a real gatewatch', () => {
   const responseUrl = () => slack.responseUrl(`cmd-${++n}`);
   const responsesTo = (url: string) => slack.responses.filter((r) => url.endsWith(`/response/${r.id}`));
 
+  let world: GatewatchWorld;
+
   beforeAll(async () => {
-    // DEBUG SLEEP makes Redis stall on demand, for the slow-Redis ack case.
-    redis = await startRedis({ args: ['--enable-debug-command', 'yes'] });
-    slack = await new FakeSlack().start();
     upstream = await healthyUpstream();
-    slack.usergroups.set('S0SRE', ['U0BOB0001']);
     const checks = { upstream: { targets: [upstream.url], timeout_ms: 500, probes: 1 } };
-    gw = await startGatewatch({
-      redisUrl: redis.url,
-      slackUrl: slack.url,
+    world = await startGatewatchWorld({
+      // DEBUG SLEEP makes Redis stall on demand, for the slow-Redis ack case.
+      redis: { args: ['--enable-debug-command', 'yes'] },
+      slack: true,
       playbooks: [
         playbook({ service: 'checkout-api', description: 'Checkout API', checks }),
         playbook({ service: 'checkout-web', checks }),
@@ -63,13 +67,13 @@ describe('/gateway over signed HTTP to a real gatewatch', () => {
         playbook({ service: 'ledger', slack: { allowed_usergroups: ['S0SRE'] }, checks }),
       ],
     });
+    ({ redis, slack, gw } = world);
+    slack.usergroups.set('S0SRE', ['U0BOB0001']);
   });
 
   afterAll(async () => {
-    await gw?.close();
-    await slack?.stop();
+    await world?.stop();
     await upstream?.close();
-    await redis?.destroy();
   });
 
   it('a valid signed `help` is answered at once with the command list, ephemeral', async () => {

@@ -1,39 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { stringify } from 'yaml';
-import { signPagerDuty } from '../../src/signing.js';
-import { freePort, waitFor } from '../helpers/ports.js';
+import { FakeSlack } from './fake-slack.js';
+import { freePort, waitFor } from './ports.js';
+import { type PrivateRedis, startRedis } from './redis.js';
+import { postPagerDuty, pagerdutyTriggered as triggered } from './signed.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const PD_SECRET = 'fault-test-pagerduty-secret';
 export const PD_SERVICE = 'PFAULT1';
 
-const FIXTURE = readFileSync(join(ROOT, 'test/fixtures/pagerduty/incident.triggered.json'), 'utf8');
-
 /** A real PagerDuty v3 `incident.triggered` body for our service, with its own incident and event ids. */
 export function pagerdutyTriggered(incidentId: string): string {
-  const doc = JSON.parse(FIXTURE) as {
-    event: { id: string; data: { id: string; title: string; service: { id: string } } };
-  };
-  doc.event.id = `EV${randomBytes(8).toString('hex')}`;
-  doc.event.data.id = incidentId;
-  doc.event.data.title = 'fault-api 502 Bad Gateway';
-  doc.event.data.service.id = PD_SERVICE;
-  return JSON.stringify(doc);
+  return triggered(incidentId, PD_SERVICE, 'fault-api 502 Bad Gateway');
 }
 
+/** POSTs a PagerDuty delivery signed with this world's secret; the answer's status and JSON body. */
 export async function sendPagerDuty(baseUrl: string, body: string, timeoutMs = 10_000) {
-  const res = await request(`${baseUrl}/webhooks/pagerduty`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signPagerDuty(body, PD_SECRET) },
-    body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  const res = await postPagerDuty(baseUrl, body, PD_SECRET, { timeoutMs });
   return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
 }
 
@@ -116,4 +103,64 @@ export async function spawnGatewatch(
 export function uniqueNames() {
   const tag = randomBytes(4).toString('hex');
   return { prefix: `{gwfault-${tag}}`, queue: 'gatewatch', incident: `PINC${tag.toUpperCase()}` };
+}
+
+/**
+ * The world of a fault test: a private Redis, a fake Slack when asked, and the gatewatch
+ * processes it spawns, all stopped by `stop()` (processes SIGKILLed first, then what
+ * `later` was given, latest first, then Slack and Redis).
+ */
+export interface FaultWorld {
+  redis: PrivateRedis;
+  /** The fake Slack; only when started with `slack: true`. */
+  slack: FakeSlack;
+  /** The environment of a gatewatch process on this world: its Redis, the test's prefix, the playbooks, the fake Slack. */
+  env(names: { prefix: string }, pb: { dir: string }, extra?: Record<string, string>): Record<string, string>;
+  /** `playbooksDir`, removed when the world stops. */
+  playbooks(targets: string[], probeTimeoutMs: number): { dir: string; remove(): void };
+  /** `spawnGatewatch`, killed when the world stops. */
+  spawn(command: 'start' | 'serve' | 'worker', env: Record<string, string>): Promise<GatewatchProcess>;
+  later(cleanup: () => unknown): void;
+  stop(): Promise<void>;
+}
+
+export async function startFaultWorld(
+  opts: { redis?: Parameters<typeof startRedis>[0]; slack?: boolean } = {},
+): Promise<FaultWorld> {
+  const redis = await startRedis(opts.redis);
+  const slack = opts.slack ? await new FakeSlack().start() : undefined;
+  const procs: GatewatchProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+  return {
+    redis,
+    get slack() {
+      if (!slack) throw new Error('this fault world was started without a fake Slack');
+      return slack;
+    },
+    env: (names, pb, extra = {}) => ({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: names.prefix,
+      PLAYBOOKS_DIR: pb.dir,
+      ...(slack ? { SLACK_BOT_TOKEN: 'xoxb-fault-test', SLACK_API_URL: slack.url } : {}),
+      ...extra,
+    }),
+    playbooks(targets, probeTimeoutMs) {
+      const pb = playbooksDir(targets, probeTimeoutMs);
+      cleanups.push(() => pb.remove());
+      return pb;
+    },
+    async spawn(command, env) {
+      const p = await spawnGatewatch(command, env);
+      procs.push(p);
+      return p;
+    },
+    later: (cleanup) => void cleanups.push(cleanup),
+    async stop() {
+      for (const p of procs) p.kill('SIGKILL');
+      await Promise.all(procs.map((p) => p.exited));
+      for (const c of cleanups.reverse()) await c();
+      await slack?.stop();
+      await redis.destroy();
+    },
+  };
 }
