@@ -19,14 +19,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
 import { signPagerDuty } from '../src/signing.js';
 import { FakeSlack as LocalSlack } from '../test/helpers/fake-slack.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
-import { startRedis } from '../test/helpers/redis.js';
+import { type PrivateRedis, startRedis } from '../test/helpers/redis.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const SECONDS_EACH = Number(process.env.SECONDS_EACH ?? 6);
@@ -129,8 +129,26 @@ interface LoadResult {
   accepted: number;
   refused: number;
   p50: number;
+  p95: number;
   p99: number;
   peakRss?: number;
+  /** CPU the server process spent per accepted webhook, µs (user + system): steadier than rates on a shared machine. */
+  serverCpuUs?: number;
+  /** CPU redis-server spent per accepted webhook, µs. */
+  redisCpuUs?: number;
+}
+
+/** A process's CPU time so far, ms (user + system, from /proc/PID/stat). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** redis-server's CPU time so far, ms. */
+async function redisCpuMs(redis: PrivateRedis): Promise<number> {
+  const info = await redis.client().info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
 /** Keeps IN_FLIGHT requests going for `ms`, over CONNECTIONS keep-alive connections. */
@@ -169,6 +187,7 @@ async function load(
     accepted,
     refused,
     p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
   };
 }
@@ -187,7 +206,8 @@ function playbooksDir(upstream?: string): string {
   return dir;
 }
 
-async function throughput(redisUrl: string, cli: string) {
+async function throughput(redis: PrivateRedis, cli: string) {
+  const redisUrl = redis.url;
   const dir = playbooksDir();
   let n = 0;
   // Distinct PagerDuty incidents over 100 services: each service's first opens an incident and
@@ -228,9 +248,16 @@ async function throughput(redisUrl: string, cli: string) {
         const sampler = setInterval(() => {
           peak = Math.max(peak, memoryMb(proc.pid!).rss);
         }, 100);
+        const cpu0 = cpuMs(proc.pid!);
+        const redisCpu0 = await redisCpuMs(redis);
         const r = await load(base, SECONDS_EACH * 1000, next);
         clearInterval(sampler);
-        results[`${kind}${round}`] = { ...r, peakRss: Math.max(peak, memoryMb(proc.pid!).peak) };
+        results[`${kind}${round}`] = {
+          ...r,
+          peakRss: Math.max(peak, memoryMb(proc.pid!).peak),
+          serverCpuUs: ((cpuMs(proc.pid!) - cpu0) * 1000) / r.accepted,
+          redisCpuUs: (((await redisCpuMs(redis)) - redisCpu0) * 1000) / r.accepted,
+        };
       } finally {
         await stop(proc);
       }
@@ -329,10 +356,13 @@ async function storm(redisUrl: string, cli: string) {
 }
 
 async function main() {
+  const startLoad = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const build = compile();
   const redis = await startRedis();
   try {
-    const t = await throughput(redis.url, build.cli);
+    const t = await throughput(redis, build.cli);
     const s = await storm(redis.url, build.cli);
     const ms = (v: number) => `${v.toFixed(1)} ms`;
     const secs = (v: number) => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : 'n/a');
@@ -340,15 +370,19 @@ async function main() {
     const ratio = rate('gatewatch') / rate('bare');
     const out = [
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
-      `gatewatch: ${build.mode}`,
+      `gatewatch: ${build.mode}; load average at the start: ${startLoad}`,
       `load: ${IN_FLIGHT} requests in flight over ${CONNECTIONS} connections, ${SECONDS_EACH} s per round after a 1 s warm-up`,
       '',
-      '| server | webhooks/s | p50 | p99 | accepted | refused | peak RSS |',
-      '|---|---|---|---|---|---|---|',
+      '| server | webhooks/s | p50 | p95 | p99 | server CPU/webhook | Redis CPU/webhook | refused | peak RSS |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...Object.entries(t).map(
         ([k, v]) =>
-          `| ${k.startsWith('bare') ? 'bare node:http (parse + HMAC + queue.add)' : 'gatewatch serve'}, round ${k.slice(-1)} | ${v.rate.toFixed(0)} | ${ms(v.p50)} | ${ms(v.p99)} | ${v.accepted} | ${v.refused} | ${(v.peakRss ?? 0).toFixed(0)} MB |`,
+          `| ${k.startsWith('bare') ? 'bare node:http (parse + HMAC + queue.add)' : 'gatewatch serve'}, round ${k.slice(-1)} | ${v.rate.toFixed(0)} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${(v.serverCpuUs ?? 0).toFixed(0)} µs | ${(v.redisCpuUs ?? 0).toFixed(0)} µs | ${v.refused} | ${(v.peakRss ?? 0).toFixed(0)} MB |`,
       ),
+      '',
+      `ratio per round: ${ROUNDS.map((r) => (t[`gatewatch${r}`]!.rate / t[`bare${r}`]!.rate).toFixed(2)).join(', ')}; load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       '',
       `mean webhooks/s: bare ${rate('bare').toFixed(0)}, gatewatch ${rate('gatewatch').toFixed(0)}; ratio ${ratio.toFixed(2)} (target ≥ 0.8) ${ratio >= 0.8 ? 'MET' : 'NOT MET'}`,
       '',

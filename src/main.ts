@@ -7,15 +7,9 @@ import { createDigestHandler } from './digest/job.js';
 import { createHttpServer } from './http/server.js';
 import { createChangesHook } from './ingest/changes-hook.js';
 import { DeliveryLog } from './ingest/deliveries.js';
-import { ingestAlerts } from './ingest/ingest.js';
+import { type IngestDeps, ingestDelivery } from './ingest/ingest.js';
 import type { Logger } from './log.js';
-import {
-  countingSlackFetch,
-  countNewIncidents,
-  createMetrics,
-  type Metrics,
-  serveMetrics,
-} from './metrics.js';
+import { countingSlackFetch, createMetrics, type Metrics, serveMetrics } from './metrics.js';
 import { createNotifier } from './notify/notifier.js';
 import { PagerDutyClient } from './pagerduty/client.js';
 import { loadPlaybooks, type PlaybookSet } from './playbooks/load.js';
@@ -226,22 +220,20 @@ async function startServer(shared: Shared): Promise<void> {
     registerCommands(slackApp.app, { store, jobs, playbooks, log });
     registerInteractions(slackApp.app, { store, jobs, playbooks, pagerduty, log });
   }
+  const ingestDeps: IngestDeps = {
+    store,
+    jobs,
+    playbooks,
+    log,
+    freshVerdictMs: config.VERDICT_FRESH_MS,
+    onIgnored: (source) => metrics.ignored.inc({ source }),
+    onQueued: (service) => metrics.incidents.inc({ service }),
+    deliveries: new DeliveryLog(redis, config.REDIS_PREFIX),
+  };
   const server = createHttpServer({
     config,
     sources: SOURCES,
-    ingest: async (alerts) => {
-      const answer = await ingestAlerts(alerts, {
-        store,
-        jobs,
-        playbooks,
-        log,
-        freshVerdictMs: config.VERDICT_FRESH_MS,
-        onIgnored: (source) => metrics.ignored.inc({ source }),
-      });
-      countNewIncidents(metrics, answer, async (id) => (await store.get(id))?.service);
-      return answer;
-    },
-    deliveries: new DeliveryLog(redis, config.REDIS_PREFIX),
+    ingest: (alerts, delivery) => ingestDelivery(alerts, delivery, ingestDeps),
     extraWebhooks: {
       changes: createChangesHook({
         secret: config.GATEWATCH_WEBHOOK_SECRET,

@@ -117,32 +117,6 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/**
- * Counts the incidents an ingest answer opened (status `queued`), by service.
- * Runs after the webhook has its answer; a failed lookup only loses a count.
- */
-export function countNewIncidents(
-  metrics: Metrics,
-  answer: { status: number; body: unknown },
-  serviceOf: (incident: string) => Promise<string | undefined>,
-): void {
-  if (answer.status !== 202) return;
-  const body = answer.body as {
-    incident?: string;
-    status?: string;
-    incidents?: { incident: string; status: string }[];
-  };
-  const all =
-    body.incidents ?? (body.incident ? [{ incident: body.incident, status: body.status ?? '' }] : []);
-  for (const { incident, status } of all) {
-    if (status !== 'queued') continue;
-    void serviceOf(incident).then(
-      (service) => metrics.incidents.inc({ service: service ?? 'unknown' }),
-      () => {},
-    );
-  }
-}
-
 /** The Slack method a Web API URL calls (`…/api/chat.postMessage` → `chat.postMessage`). */
 function slackMethod(url: string | URL): string {
   const path = typeof url === 'string' ? url : url.pathname;

@@ -1,25 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { type ErrorCode, errorMessage, GatewatchError, isGatewatchError } from '../errors.js';
-import type { DeliveryClaim } from '../ingest/deliveries.js';
+import type { Delivery } from '../ingest/deliveries.js';
 import type { IngestAnswer } from '../ingest/ingest.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { SlackHttpAnswer } from '../slack/receiver.js';
-import type { Alert, AlertSource, InboundRequest, ParseResult } from '../sources/types.js';
+import type { Alert, AlertSource, InboundRequest } from '../sources/types.js';
 import { mediaType, parseJson, readBody } from './body.js';
 
 export interface HttpDeps {
   config: Config;
   sources: Readonly<Record<string, AlertSource>>;
-  /** Open or join incidents for the alerts; rejects when Redis cannot take them. */
-  ingest: (alerts: Alert[]) => Promise<IngestAnswer>;
-  /** Senders' delivery ids, so a retried delivery is answered as the first one was (`DeliveryLog`). */
-  deliveries: {
-    claim(source: string, id: string, waitMs: number): Promise<DeliveryClaim>;
-    answer(source: string, id: string, answer: object): Promise<void>;
-    release(source: string, id: string): Promise<void>;
-  };
+  /**
+   * Open or join incidents for the alerts, once per sender's delivery id (a retry is answered as the
+   * first one was); rejects when Redis cannot take them.
+   */
+  ingest: (alerts: Alert[], delivery?: Delivery) => Promise<IngestAnswer>;
   /**
    * Extra JSON routes under /webhooks/ that are not alert sources (the changes hook).
    * `json` is the parsed body; `req.body` keeps the raw bytes for checking a signature.
@@ -85,28 +82,6 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Ingests the alerts once per delivery id: a retry, even one racing the first, gets the first's answer. */
-async function accept(
-  source: string,
-  parsed: Extract<ParseResult, { alerts: Alert[] }>,
-  deps: HttpDeps,
-): Promise<{ status: number; body: unknown }> {
-  const id = parsed.deliveryId;
-  if (!id) return deps.ingest(parsed.alerts);
-  const claim = await deps.deliveries.claim(source, id, DELIVERY_WAIT_MS);
-  if (!claim.claimed) return { status: 202, body: { ...claim.answer, status: 'duplicate' } };
-  try {
-    const answer = await deps.ingest(parsed.alerts);
-    // Only an accepted delivery is remembered; an ignored one is as cheap to ignore again.
-    if (answer.status === 202) await deps.deliveries.answer(source, id, answer.body);
-    else await deps.deliveries.release(source, id);
-    return answer;
-  } catch (err) {
-    await deps.deliveries.release(source, id).catch(() => {});
-    throw err;
-  }
-}
-
 async function handleSource(
   source: AlertSource,
   req: IncomingMessage,
@@ -127,14 +102,22 @@ async function handleSource(
     deps.metrics.ignored.inc({ source: source.name });
     return { status: 200, body: { ignored: parsed.ignored } };
   }
-  return withDeadline(accept(source.name, parsed, deps), QUEUE_DEADLINE_MS);
+  const id = parsed.deliveryId;
+  const delivery = id ? { source: source.name, id, waitMs: DELIVERY_WAIT_MS } : undefined;
+  return withDeadline(deps.ingest(parsed.alerts, delivery), QUEUE_DEADLINE_MS);
+}
+
+/** A plain path, as senders use, is its own pathname: no URL object to build for each webhook. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+$/;
+
+function pathOf(url: string): string {
+  return PLAIN_PATH.test(url) ? url : new URL(url, 'http://localhost').pathname;
 }
 
 /** One HTTP listener for webhooks, Slack, health and metrics. A thin shell: each route calls plain functions. */
 export function createRequestListener(deps: HttpDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
+    const path = pathOf(req.url ?? '/');
     let label = 'other';
     try {
       if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });

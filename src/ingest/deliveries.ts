@@ -3,12 +3,41 @@ import { GatewatchError } from '../errors.js';
 import { incidentKeys } from '../store/keys.js';
 import { CLAIM, runScript } from '../store/scripts.js';
 
-const ANSWER_TTL_S = 2 * 24 * 3600;
+/** How long a delivery's answer is kept for its retries. */
+export const ANSWER_TTL_S = 2 * 24 * 3600;
 /** A claim left by a server that died mid-request frees itself after this. */
-const PENDING_TTL_MS = 10_000;
+export const PENDING_TTL_MS = 10_000;
 const POLL_MS = 20;
 
-export type DeliveryClaim = { claimed: true } | { claimed: false; answer: Record<string, unknown> };
+/** A sender's delivery: its id, and how long a retry may wait for the same delivery in flight. */
+export interface Delivery {
+  source: string;
+  id: string;
+  waitMs: number;
+}
+
+/**
+ * Tries to claim a delivery until it is no longer in flight elsewhere: `attempt` returns what it got
+ * (the claim and its work) or what holds the delivery ('pending', or the first's answer as JSON).
+ * A retry, even one racing the first, gets the first's answer.
+ */
+export async function onceClaimed<T>(
+  waitMs: number,
+  attempt: () => Promise<{ got: T } | { held: string }>,
+): Promise<{ got: T } | { answer: Record<string, unknown> }> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const res = await attempt();
+    if ('got' in res) return res;
+    if (res.held !== 'pending') return { answer: JSON.parse(res.held) as Record<string, unknown> };
+    if (Date.now() >= deadline)
+      throw new GatewatchError(
+        'QUEUE_UNAVAILABLE',
+        'the same delivery is still being processed; retry later',
+      );
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
 
 /**
  * Senders' delivery ids (PagerDuty's X-Webhook-Id, …), kept in Redis so that a
@@ -25,26 +54,17 @@ export class DeliveryLog {
     this.key = incidentKeys(prefix).delivery;
   }
 
-  /**
-   * Claims the delivery for this request, or returns the answer the first one
-   * got. While the first is still in flight it waits for its answer, up to `waitMs`.
-   */
-  async claim(source: string, id: string, waitMs: number): Promise<DeliveryClaim> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const held = await runScript<string | null>(this.redis, CLAIM, {
-        k: { delivery: this.key(source, id) },
-        pendingMs: PENDING_TTL_MS,
-      });
-      if (held === null) return { claimed: true };
-      if (held !== 'pending') return { claimed: false, answer: JSON.parse(held) as Record<string, unknown> };
-      if (Date.now() >= deadline)
-        throw new GatewatchError(
-          'QUEUE_UNAVAILABLE',
-          'the same delivery is still being processed; retry later',
-        );
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+  /** The delivery's key, for a store operation that claims it along with other work. */
+  keyOf(source: string, id: string): string {
+    return this.key(source, id);
+  }
+
+  /** Claims the delivery for this request (null), or returns what holds it: 'pending' or the first's answer. */
+  async claim(source: string, id: string): Promise<string | null> {
+    return runScript<string | null>(this.redis, CLAIM, {
+      k: { delivery: this.key(source, id) },
+      pendingMs: PENDING_TTL_MS,
+    });
   }
 
   /** Stores the answer given to the claimed delivery, for its retries. */

@@ -2,7 +2,8 @@ import type { Logger } from '../log.js';
 import type { PlaybookSet } from '../playbooks/load.js';
 import { matchPlaybook } from '../sources/match.js';
 import type { Alert } from '../sources/types.js';
-import type { IncidentStore } from '../store/store.js';
+import type { IncidentStore, OpenOrJoin, TriggerArgs } from '../store/store.js';
+import { ANSWER_TTL_S, type Delivery, type DeliveryLog, onceClaimed, PENDING_TTL_MS } from './deliveries.js';
 
 export type IngestStatus = 'queued' | 'duplicate' | 'updated';
 
@@ -25,6 +26,8 @@ export type IngestAnswer =
     }
   | { status: 200; body: { ignored: string } };
 
+type Accepted = Extract<IngestAnswer, { status: 202 }>;
+
 /** The work ingest hands on (the queue, built in main.ts); every call is idempotent. */
 export interface IngestJobs {
   diagnose(incidentId: string, run: number): Promise<unknown>;
@@ -45,6 +48,10 @@ export interface IngestDeps {
   log: Logger;
   now?: () => Date;
   onIgnored?: (source: string, reason: string) => void;
+  /** A diagnosis was queued for an incident of `service` (a new one, or a new run). */
+  onQueued?: (service: string) => void;
+  /** Senders' delivery ids, for `ingestDelivery`. */
+  deliveries?: DeliveryLog;
   /** A verdict younger than this is told to an upstream incident that joins; older, a fresh diagnosis runs. */
   freshVerdictMs?: number;
 }
@@ -55,9 +62,11 @@ function unknown(alert: Alert): { ignored: string } {
   return { ignored: `no incident known for ${alert.source} alert ${alert.key}` };
 }
 
-async function trigger(alert: Alert, service: string, now: Date, deps: IngestDeps): Promise<Outcome> {
-  const { store, jobs } = deps;
-  const res = await store.openOrJoin({
+/** The join a delivery's claim already made for this alert (`ingestDelivery`), at `now`. */
+type Joined = { alert: Alert; now: Date; res: OpenOrJoin };
+
+function triggerArgs(alert: Alert, service: string, now: Date, deps: IngestDeps): TriggerArgs {
+  return {
     source: alert.source,
     key: alert.key,
     service,
@@ -68,9 +77,20 @@ async function trigger(alert: Alert, service: string, now: Date, deps: IngestDep
     // PagerDuty's own incident id reads better in Slack than one of ours.
     preferredId: alert.source === 'pagerduty' ? alert.key : undefined,
     // A little over the queue's window, so timer jitter never brings two count edits closer than that.
-    syncWindowMs: jobs.rootSyncWindowMs + 250,
+    syncWindowMs: deps.jobs.rootSyncWindowMs + 250,
     freshVerdictMs: deps.freshVerdictMs,
-  });
+  };
+}
+
+async function trigger(
+  alert: Alert,
+  service: string,
+  now: Date,
+  deps: IngestDeps,
+  joined?: OpenOrJoin,
+): Promise<Outcome> {
+  const { store, jobs } = deps;
+  const res = joined ?? (await store.openOrJoin(triggerArgs(alert, service, now, deps)));
   if (res.outcome === 'late')
     return res.id
       ? { incident: res.id, status: 'duplicate' }
@@ -92,7 +112,8 @@ async function trigger(alert: Alert, service: string, now: Date, deps: IngestDep
   return { incident: res.id, status: res.newcomer === 'announce' ? 'updated' : 'duplicate' };
 }
 
-async function ingestOne(alert: Alert, service: string, deps: IngestDeps): Promise<Outcome> {
+async function ingestOne(alert: Alert, service: string, deps: IngestDeps, joined?: Joined): Promise<Outcome> {
+  if (joined?.alert === alert) return trigger(alert, service, joined.now, deps, joined.res);
   const now = deps.now?.() ?? new Date();
   const { store, jobs } = deps;
   const ref = { source: alert.source, key: alert.key, now };
@@ -131,8 +152,8 @@ async function ingestOne(alert: Alert, service: string, deps: IngestDeps): Promi
 const RANK: Record<IngestStatus, number> = { queued: 3, updated: 2, duplicate: 1 };
 
 /** One entry per incident, with the most telling status any of its alerts got. */
-function byIncident(results: readonly IngestResult[]): IngestResult[] {
-  const out = new Map<string, IngestResult>();
+function byIncident<R extends IngestResult>(results: readonly R[]): R[] {
+  const out = new Map<string, R>();
   for (const r of results) {
     const seen = out.get(r.incident);
     if (!seen || RANK[r.status] > RANK[seen.status]) out.set(r.incident, r);
@@ -146,14 +167,19 @@ function byIncident(results: readonly IngestResult[]): IngestResult[] {
  * are taken in payload order (a group may hold an alert's firing and its end).
  * Redis errors propagate so the HTTP layer can answer 503 and the sender retries.
  */
-export async function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): Promise<IngestAnswer> {
-  const log = deps.log.child({ source: alerts[0]?.source, alerts: alerts.length });
-  const results: IngestResult[] = [];
+export function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): Promise<IngestAnswer> {
+  return ingestAll(alerts, deps);
+}
+
+async function ingestAll(alerts: readonly Alert[], deps: IngestDeps, joined?: Joined): Promise<IngestAnswer> {
+  // The payload's bindings on each line rather than a child logger: one is built per request otherwise.
+  const about = { source: alerts[0]?.source, alerts: alerts.length };
+  const results: (IngestResult & { service: string })[] = [];
   const ignored: string[] = [];
   const ignore = (alert: Alert, reason: string) => {
     ignored.push(reason);
     deps.onIgnored?.(alert.source, reason);
-    log.info({ key: alert.key, event: alert.event, reason }, 'alert ignored');
+    deps.log.info({ ...about, key: alert.key, event: alert.event, reason }, 'alert ignored');
   };
   for (const alert of alerts) {
     const match = matchPlaybook(alert, deps.playbooks.values());
@@ -161,17 +187,16 @@ export async function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): 
       ignore(alert, match.ignored);
       continue;
     }
-    const res = await ingestOne(alert, match.playbook.service, deps);
+    const service = match.playbook.service;
+    const res = await ingestOne(alert, service, deps, joined);
     if ('ignored' in res) ignore(alert, res.ignored);
     else {
-      log.info(
-        { incident: res.incident, service: match.playbook.service, key: alert.key, status: res.status },
-        'alert ingested',
-      );
-      results.push(res);
+      ingested(deps.log, about, { ...res, service }, alert.key);
+      results.push({ ...res, service });
     }
   }
   const incidents = byIncident(results);
+  for (const r of incidents) if (r.status === 'queued') deps.onQueued?.(r.service);
   const first = incidents.find((r) => r.status === 'queued') ?? incidents[0];
   if (!first) return { status: 200, body: { ignored: ignored.join('; ') || 'no alerts in payload' } };
   return {
@@ -179,8 +204,75 @@ export async function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): 
     body: {
       incident: first.incident,
       status: first.status,
-      ...(incidents.length > 1 ? { incidents } : {}),
+      ...(incidents.length > 1
+        ? { incidents: incidents.map(({ incident, status }) => ({ incident, status })) }
+        : {}),
       ...(ignored.length > 0 ? { ignored } : {}),
     },
   };
+}
+
+function ingested(
+  log: Logger,
+  about: { source?: string; alerts: number },
+  res: IngestResult & { service: string },
+  key: string,
+): void {
+  log.info(
+    { ...about, incident: res.incident, service: res.service, key, status: res.status },
+    'alert ingested',
+  );
+}
+
+/**
+ * Ingests a webhook's alerts once per sender's delivery id: a retry, even one racing the first, is
+ * answered as the first was, with status `duplicate`, and changes nothing. A storm's alert (one
+ * `triggered` alert of a service with an open incident) is claimed, joined and answered in one step
+ * in Redis; anything else claims the delivery, is ingested, then answered (or released on failure,
+ * so the sender's retry is processed afresh).
+ */
+export async function ingestDelivery(
+  alerts: readonly Alert[],
+  delivery: Delivery | undefined,
+  deps: IngestDeps,
+): Promise<IngestAnswer> {
+  const { deliveries } = deps;
+  if (!delivery || !deliveries) return ingestAll(alerts, deps);
+  const { source, id } = delivery;
+  const alert = alerts.length === 1 ? alerts[0] : undefined;
+  const match = alert?.event === 'triggered' ? matchPlaybook(alert, deps.playbooks.values()) : undefined;
+  const service = match && 'playbook' in match ? match.playbook.service : undefined;
+  type Got = { done: IngestAnswer } | { joined?: Joined };
+  const claimed = await onceClaimed<Got>(delivery.waitMs, async () => {
+    if (!alert || !service) {
+      const held = await deliveries.claim(source, id);
+      return held === null ? { got: {} } : { held };
+    }
+    const now = deps.now?.() ?? new Date();
+    const res = await deps.store.joinDelivered(triggerArgs(alert, service, now, deps), {
+      key: deliveries.keyOf(source, id),
+      pendingMs: PENDING_TTL_MS,
+      answerTtlS: ANSWER_TTL_S,
+    });
+    if (res.claim === 'held') return { held: res.held };
+    if (res.claim === 'claimed')
+      return { got: { joined: res.join ? { alert, now, res: res.join } : undefined } };
+    // Answered in Redis already: what ingestAlerts would have logged and answered.
+    const body = { incident: res.join.id, status: 'duplicate' as const };
+    ingested(deps.log, { source: alert.source, alerts: 1 }, { ...body, service }, alert.key);
+    return { got: { done: { status: 202, body } } };
+  });
+  if ('answer' in claimed)
+    return { status: 202, body: { ...(claimed.answer as Accepted['body']), status: 'duplicate' } };
+  if ('done' in claimed.got) return claimed.got.done;
+  try {
+    const answer = await ingestAll(alerts, deps, claimed.got.joined);
+    // Only an accepted delivery is remembered; an ignored one is as cheap to ignore again.
+    if (answer.status === 202) await deliveries.answer(source, id, answer.body);
+    else await deliveries.release(source, id);
+    return answer;
+  } catch (err) {
+    await deliveries.release(source, id).catch(() => {});
+    throw err;
+  }
 }

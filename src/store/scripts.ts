@@ -131,6 +131,33 @@ return {id, 'created', 'triggered', '1', '0', ''}
 `);
 
 /**
+ * A trigger that came with a sender's delivery id, in one round trip for a storm's common case: claims
+ * the delivery and joins the open incident in one step and, when the join leaves nothing else to do,
+ * stores the delivery's answer too. As JOIN_PART, plus a.k.delivery; a: pendingMs, answerTtl.
+ * Returns {'held', stored value ('pending' or the answer's JSON)} when another request holds the
+ * delivery; else {claim, ...JOIN_PART's reply} ('', 'none', … when there is nothing to join), claim
+ * 'answered' when the answer `{incident, status: 'duplicate'}` is stored (a repeat of a known member
+ * or a newcomer the run in progress covers, no root sync due: ingest's trigger would queue nothing and
+ * answer just that), else 'claimed': the claim stays pending for ingest to finish and answer.
+ */
+export const JOIN_DELIVERED = script(`${PRELUDE}
+if not redis.call('SET', a.k.delivery, 'pending', 'NX', 'PX', a.pendingMs) then
+  return {'held', redis.call('GET', a.k.delivery)}
+end
+local function join()
+${JOIN_PART}
+end
+local r = join()
+if not r then return {'claimed', '', 'none', '', '0', '0', ''} end
+if r[1] ~= '' and r[5] == '0' and (r[6] == '' or r[6] == 'covered') then
+  -- Built as text so the answer reads as ingest's own JSON would: incident, then status.
+  redis.call('SET', a.k.delivery, '{"incident":' .. cjson.encode(r[1]) .. ',"status":"duplicate"}', 'EX', a.answerTtl)
+  return {'answered', r[1], r[2], r[3], r[4], r[5], r[6]}
+end
+return {'claimed', r[1], r[2], r[3], r[4], r[5], r[6]}
+`);
+
+/**
  * \`/gateway check\`: a new run of the service's open incident if there is one (outcome 'rerun'),
  * else a check run of its own that holds no open slot, so later alerts never join it ('created').
  * a.k: open, index, serviceIndex; a: id, fields, nowMs, retention. Returns {id, outcome, run}.

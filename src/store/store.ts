@@ -11,6 +11,7 @@ import {
   END,
   FINISH_DIAGNOSIS,
   JOIN,
+  JOIN_DELIVERED,
   OPEN_OR_JOIN,
   REOPEN,
   RESOLVE,
@@ -44,6 +45,38 @@ export type OpenOrJoin = {
    */
   newcomer: 'announce' | 'rediagnose' | 'covered' | 'none';
 };
+
+/** What a trigger tells the store: the alert, its service, and the join's windows. */
+export interface TriggerArgs {
+  source: string;
+  key: string;
+  service: string;
+  title: string;
+  url?: string;
+  onsetAt: string;
+  now?: Date;
+  preferredId?: string;
+  channel?: string;
+  /** Joins within this window of one that asked for a root-message sync get `syncDue: false`. */
+  syncWindowMs?: number;
+  /** A verdict younger than this is told to a newcomer; an older one gets a fresh run. */
+  freshVerdictMs?: number;
+}
+
+/** The join scripts' reply: id, outcome ('none': nothing open to join), state, run, sync, action. */
+type JoinReply = [string, OpenOrJoin['outcome'] | 'none', string, string, string, string];
+
+function toOpenOrJoin(res: JoinReply): OpenOrJoin {
+  const action = res[5];
+  return {
+    id: res[0],
+    outcome: res[1] as OpenOrJoin['outcome'],
+    state: res[2],
+    run: Number(res[3]),
+    syncDue: res[4] === '1',
+    newcomer: action === 'announce' || action === 'rediagnose' || action === 'covered' ? action : 'none',
+  };
+}
 
 export type ResolveOutcome = { id: string | null; outcome: 'unknown' | 'already' | 'partial' | 'resolved' };
 
@@ -89,22 +122,43 @@ export class IncidentStore {
    * resolves when every one has ended) and its members (each upstream incident
    * named in Slack). A join, the common case in a storm, is tried first.
    */
-  async openOrJoin(args: {
-    source: string;
-    key: string;
-    service: string;
-    title: string;
-    url?: string;
-    onsetAt: string;
-    now?: Date;
-    preferredId?: string;
-    channel?: string;
-    /** Joins within this window of one that asked for a root-message sync get `syncDue: false`. */
-    syncWindowMs?: number;
-    /** A verdict younger than this is told to a newcomer; an older one gets a fresh run. */
-    freshVerdictMs?: number;
-  }): Promise<OpenOrJoin> {
+  async openOrJoin(args: TriggerArgs): Promise<OpenOrJoin> {
     const now = args.now ?? new Date();
+    const join = this.joinArgs(args, now);
+    const joined = await this.run<JoinReply>(JOIN, join);
+    return toOpenOrJoin(joined[1] !== 'none' ? joined : await this.create(args, now, join));
+  }
+
+  /**
+   * A trigger with a sender's delivery id, in one round trip for a storm's common case: claims the
+   * delivery, joins the open incident and, when that join leaves nothing to queue, stores the answer
+   * `{incident, status: 'duplicate'}` its retries get (`answered`). `held`: another request has the
+   * delivery (`held` is 'pending' or its answer's JSON); `claimed`: the claim is this request's to
+   * answer or release, with the join made (null when none was open: `openOrJoin` opens one).
+   */
+  async joinDelivered(
+    args: TriggerArgs,
+    delivery: { key: string; pendingMs: number; answerTtlS: number },
+  ): Promise<
+    | { claim: 'held'; held: string }
+    | { claim: 'answered'; join: OpenOrJoin }
+    | { claim: 'claimed'; join: OpenOrJoin | null }
+  > {
+    const join = this.joinArgs(args, args.now ?? new Date());
+    const res = await this.run<['held', string] | ['answered' | 'claimed', ...JoinReply]>(JOIN_DELIVERED, {
+      ...join,
+      k: { ...join.k, delivery: delivery.key },
+      pendingMs: delivery.pendingMs,
+      answerTtl: delivery.answerTtlS,
+    });
+    if (res[0] === 'held') return { claim: 'held', held: res[1] };
+    const [claim, ...reply] = res;
+    if (claim === 'answered') return { claim, join: toOpenOrJoin(reply) };
+    return { claim, join: reply[1] === 'none' ? null : toOpenOrJoin(reply) };
+  }
+
+  /** The join scripts' argument: the alert's keys, its member record, the windows. */
+  private joinArgs(args: TriggerArgs, now: Date) {
     const onsetMs = Date.parse(args.onsetAt);
     const member: Member = {
       source: args.source,
@@ -113,7 +167,7 @@ export class IncidentStore {
       url: args.url ?? null,
       joinedAt: now.toISOString(),
     };
-    const join = {
+    return {
       k: {
         alias: this.keys.alias(args.source, args.key),
         open: this.keys.open(args.service),
@@ -129,23 +183,11 @@ export class IncidentStore {
       syncMs: args.syncWindowMs ?? 2000,
       freshMs: args.freshVerdictMs ?? 120_000,
     };
-    type Reply = [string, OpenOrJoin['outcome'] | 'none', string, string, string, string];
-    const joined = await this.run<Reply>(JOIN, join);
-    const res = joined[1] !== 'none' ? joined : await this.create(args, now, join);
-    const action = res[5];
-    return {
-      id: res[0],
-      outcome: res[1] as OpenOrJoin['outcome'],
-      state: res[2],
-      run: Number(res[3]),
-      syncDue: res[4] === '1',
-      newcomer: action === 'announce' || action === 'rediagnose' || action === 'covered' ? action : 'none',
-    };
   }
 
-  private create(args: Parameters<IncidentStore['openOrJoin']>[0], now: Date, join: ScriptArgs) {
+  private create(args: TriggerArgs, now: Date, join: ScriptArgs) {
     const id = args.preferredId ?? `${args.service}-${randomUUID().slice(0, 8)}`;
-    return this.run<[string, OpenOrJoin['outcome'], string, string, string, string]>(OPEN_OR_JOIN, {
+    return this.run<JoinReply>(OPEN_OR_JOIN, {
       ...join,
       k: { ...join.k, index: this.keys.index(), serviceIndex: this.keys.index(args.service) },
       id,

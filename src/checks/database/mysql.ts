@@ -1,4 +1,3 @@
-import mysql from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import {
   clip,
@@ -143,7 +142,9 @@ class MysqlSession implements DbSession {
 }
 
 export const mysqlDriver: DbDriver = {
-  open(dsn, { queryTimeoutMs, signal }) {
+  async open(dsn, { queryTimeoutMs, signal }) {
+    // Loaded on first use: a worker whose playbooks check no MySQL never carries the driver (~10 MB).
+    const { default: mysql } = await import('mysql2');
     return new Promise<DbSession>((resolve, reject) => {
       if (signal.aborted) return reject(new Error('aborted before connecting'));
       // The driver's own connect timeout stays above the caller's deadline, which is the one that counts.

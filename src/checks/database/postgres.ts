@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import {
   clip,
   type DbDriver,
@@ -114,8 +114,10 @@ class PostgresSession implements DbSession {
 
 export const postgresDriver: DbDriver = {
   async open(dsn, { queryTimeoutMs, signal }) {
+    // Loaded on first use: a worker whose playbooks check no PostgreSQL never carries the driver (~10 MB).
+    const { default: driver } = await import('pg');
     // No driver connect timeout: the caller's signal is the one deadline, so a timeout is always classified as such.
-    const client = new pg.Client({
+    const client = new driver.Client({
       connectionString: dsn,
       application_name: 'gatewatch',
       statement_timeout: queryTimeoutMs,
