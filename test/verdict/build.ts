@@ -200,6 +200,20 @@ export function database(e: DatabaseEvidence): CheckResult<DatabaseEvidence> {
   return { name: 'database', status, summary: 'database', duration_ms: 20, evidence: [{ ...e, status }] };
 }
 
+/** The database check of a playbook that lists several databases: one evidence item each. */
+export function databases(...es: DatabaseEvidence[]): CheckResult<DatabaseEvidence> {
+  const each = es.map((e) => database(e));
+  const rank = { ok: 0, skipped: 0, warn: 1, error: 2, fail: 3 } as const;
+  const status = each.reduce<CheckStatus>((w, r) => (rank[r.status] > rank[w] ? r.status : w), 'ok');
+  return {
+    name: 'database',
+    status,
+    summary: 'databases',
+    duration_ms: 20,
+    evidence: each.flatMap((r) => r.evidence),
+  };
+}
+
 export const ONSET = Date.parse('2025-03-10T12:00:00Z');
 
 export function change(

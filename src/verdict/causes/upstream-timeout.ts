@@ -1,6 +1,9 @@
 import {
+  cap,
   clamp,
   database,
+  databases,
+  dbLabel,
   dependencies,
   dominantLog,
   gatewayErrorsNow,
@@ -66,7 +69,7 @@ export const upstreamTimeout: Rule = (ev) => {
       `Find what the app on ${list} waits for: its slowest requests and their downstream calls, a thread/worker pool that is full, a stuck job (a thread dump or \`SIGQUIT\` for a JVM, \`py-spy dump\`, Node's --inspect).`,
       ...(db && db.outcome === 'ok'
         ? [
-            `The ${db.kind} database answers in ${db.p95_ms ?? '?'} ms at p95, so look at the other dependencies first.`,
+            `${cap(dbLabel(db))} answers in ${db.p95_ms ?? '?'} ms at p95${databases(ev).length > 1 ? ' (the worst of the databases)' : ''}, so look at the other dependencies first.`,
           ]
         : []),
       ...(loadFailed
