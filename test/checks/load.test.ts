@@ -125,22 +125,28 @@ describe('load from Prometheus and node_exporter', () => {
 describe("load from an app's own process metrics", () => {
   let busy: MetricsApp;
   let idle: MetricsApp;
+  let looping: MetricsApp;
   beforeAll(async () => {
-    [busy, idle] = await Promise.all([startMetricsApp('busy'), startMetricsApp('idle')]);
+    [busy, idle, looping] = await Promise.all([
+      startMetricsApp('busy'),
+      startMetricsApp('idle'),
+      startMetricsApp('loop'),
+    ]);
   });
   afterAll(async () => {
-    await Promise.all([busy?.stop(), idle?.stop()]);
+    await Promise.all([busy?.stop(), idle?.stop(), looping?.stop()]);
   });
 
-  it('shows a process burning a core near 1 core, over the cpu threshold, and an idle one low', async () => {
+  it('flags a process whose event loop never idles as CPU-bound over its cpu threshold, whatever share of a core a busy machine gives it, and an idle one low', async () => {
     const out = await runLoad({
-      scrape: [busy.metricsUrl, idle.metricsUrl],
+      scrape: [looping.metricsUrl, idle.metricsUrl],
       cores: 1,
       sample_interval_ms: 1000,
-      // The machine is shared: the busy thread may not get a whole core, so the bar is set at half of one.
-      thresholds: { cpu: 0.5, memory: 0.9 },
+      thresholds: { cpu: 0.85, memory: 0.9, loop_lag_ms: 200 },
     });
     const [hot, cool] = out.evidence;
+    // On an idle machine it gets a whole core (CPU over 85%); on a loaded one less, but its loop
+    // still lags by its 300 ms stretches of work: flagged either way, and named CPU-bound.
     expect(hot).toMatchObject({
       source: 'process',
       status: 'fail',
@@ -148,10 +154,15 @@ describe("load from an app's own process metrics", () => {
       cpu_cores: 1,
       error: null,
     });
-    expect(hot?.cpu).toBeGreaterThan(0.5);
-    expect(hot?.cpu).toBeLessThan(1.6);
+    expect(hot?.loop_lag_s).toBeGreaterThanOrEqual(0.2);
+    expect(out.summary).toMatch(/cpu-bound \(event loop lag \d+ ms at \d+% CPU\)/);
+    // The CPU figure itself is measured, not assumed: real work, far above the idle process, never over a core.
+    expect(hot?.cpu).toBeGreaterThan(0.1);
+    expect(hot?.cpu).toBeGreaterThan(3 * (cool?.cpu ?? 1));
+    expect(hot?.cpu).toBeLessThan(1.3);
     expect(cool).toMatchObject({ source: 'process', status: 'ok', over: [], error: null });
     expect(cool?.cpu).toBeLessThan(0.3);
+    expect(cool?.loop_lag_s).toBeLessThan(0.2);
     expect(out.status).toBe('fail');
   });
 
