@@ -262,6 +262,12 @@ export const LoadCheckSchema = z.strictObject({
   scrape: z.array(httpUrl).optional(),
   stub_status: z.array(httpUrl).optional(),
   /**
+   * How long a scrape may take before the instance counts as busy or hung: set it near the
+   * proxy's own upstream timeout. An endpoint that does not answer in it is evidence (its
+   * requests do not answer either), and the check does not wait for it any longer.
+   */
+  timeout_ms: z.number().int().min(100).max(60_000).optional(),
+  /**
    * The environment variable holding the `Authorization` header value (`Basic …`, `Bearer …`)
    * sent to prometheus, scrape and stub_status: credentials never go in their URLs.
    */

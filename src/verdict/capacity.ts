@@ -62,7 +62,7 @@ export function instanceList(rows: readonly LoadEvidence[], resource: LoadResour
   return rows
     .map((r) =>
       resource === 'cpu' && loopSaturated(r)
-        ? `${r.instance} CPU-bound (event loop lag ${Math.round((r.loop_lag_s ?? 0) * 1000)} ms p99 at ${percent(r.cpu ?? 0)} CPU: it gets no more from its host)`
+        ? `${r.instance} CPU-bound (event loop lag ${Math.round((r.loop_lag_s ?? 0) * 1000)} ms p99${r.cpu === null ? `; its metrics then hung past ${r.unanswered_ms ?? '?'} ms, so no CPU rate` : ` at ${percent(r.cpu)} CPU: it gets no more from its host`})`
         : `${r.instance} ${resource} ${percent(r[resource] ?? 0)}`,
     )
     .join(', ');

@@ -1,6 +1,6 @@
 import type { ChangeEvidence } from '../checks/changes/check.js';
 import type { DatabaseEvidence } from '../checks/database/check.js';
-import type { LoadEvidence } from '../checks/load/check.js';
+import { type LoadEvidence, loopSaturated } from '../checks/load/check.js';
 import {
   type ProxyEvidence,
   type ProxyLogEvidence,
@@ -202,7 +202,14 @@ export function otherDatabases(ev: Evidence, db: DatabaseEvidence): string {
 
 /** Load rows that carry a CPU or memory reading. */
 export function loadRows(ev: Evidence): LoadEvidence[] {
-  return (ev.load?.evidence ?? []).filter((r) => !r.error && (r.cpu !== null || r.memory !== null));
+  return (ev.load?.evidence ?? []).filter(
+    (r) => !r.error && (r.cpu !== null || r.memory !== null || loopSaturated(r)),
+  );
+}
+
+/** Scraped instances whose metrics endpoint did not answer within the playbook's timeout: busy or hung. */
+export function hungInstances(ev: Evidence): LoadEvidence[] {
+  return (ev.load?.evidence ?? []).filter((r) => r.unanswered_ms !== undefined && r.over.length === 0);
 }
 
 export function changes(ev: Evidence): ChangeEvidence[] {

@@ -10,6 +10,7 @@ import { type PrivateNginx, startNginx } from '../helpers/nginx.js';
 import { waitFor } from '../helpers/ports.js';
 import { type RunningProcess, startNodeExporter, startPrometheus } from '../helpers/prometheus.js';
 import { refusingUpstream } from '../helpers/upstreams.js';
+import { startApp } from '../scenarios/world.js';
 
 function context(): CheckContext {
   return {
@@ -271,5 +272,32 @@ describe('text exposition parsing', () => {
       { name: 'weird', labels: { path: 'a"b\\c\nd', le: '+Inf' }, value: Number.POSITIVE_INFINITY },
       { name: 'gauge_nan', labels: {}, value: Number.NaN },
     ]);
+  });
+});
+
+describe('a metrics endpoint that hangs past the playbook timeout_ms', () => {
+  it('is evidence, not a read error: the row fails as busy or hung, and the check stops waiting for it', async () => {
+    // A Node service burning 5 s on its one thread per request, one request in flight:
+    // its /metrics waits behind it, as a saturated or stuck process's does.
+    const app = await startApp('busy', '5000');
+    try {
+      fetch(app.url).catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+      const out = await runLoad({ scrape: [app.metricsUrl], sample_interval_ms: 200, timeout_ms: 400 });
+      const [row] = out.evidence;
+      expect(row).toMatchObject({
+        source: 'process',
+        status: 'fail',
+        unanswered_ms: 400,
+        error: 'no answer within 400 ms: busy or hung',
+        cpu: null,
+      });
+      expect(out.status).toBe('fail');
+      // Without timeout_ms the same hang is an ordinary read error, as before.
+      const plain = await runLoad({ scrape: [app.metricsUrl], sample_interval_ms: 200 });
+      expect(plain.evidence[0]?.unanswered_ms).toBeUndefined();
+    } finally {
+      await app.stop();
+    }
   });
 });

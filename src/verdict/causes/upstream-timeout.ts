@@ -8,6 +8,7 @@ import {
   dominantLog,
   gatewayErrorsNow,
   hostPort,
+  hungInstances,
   loadRows,
   logActive,
   percent,
@@ -47,6 +48,19 @@ export const upstreamTimeout: Rule = (ev) => {
         `Look at ${busiest.instance}'s host: other processes or a CPU quota (cgroup throttling, steal time) may starve it; \`top\` and the host's CPU dashboards tell.`,
         'Look at its slowest requests and their downstream calls.',
         'Re-run the checks while the 502s are happening.',
+      ],
+    };
+  // An instance that does not even answer its own metrics within the proxy's timeout is not
+  // shown idle: busy (a Node event loop blocked by work, behind its queue) or hung. Say so.
+  const hung = hungInstances(ev);
+  if (hung.length > 0)
+    return {
+      cause: 'unknown',
+      confidence: 0.35,
+      summary: `${slow.length ? slow.map(hostPort).join(', ') : 'The upstream'} answer${slow.length === 1 ? 's' : ''} too slowly, and ${hung.map((r) => r.instance).join(', ')} did not answer ${hung.length === 1 ? 'its' : 'their'} own metrics within ${hung[0]!.unanswered_ms} ms either: busy (saturated) or hung, and nothing here tells which.`,
+      actions: [
+        `Look at ${hung.map((r) => r.instance).join(', ')} now: a process at 100% CPU (\`top\`, \`pidstat 1\`) is saturated — scale out; one idle but stuck (a deadlock, a stop-the-world GC, a blocked event loop) needs a thread dump (\`SIGQUIT\` for a JVM, \`py-spy dump\`, Node's --inspect).`,
+        'Re-run the checks with a longer load `timeout_ms` if the metrics endpoint is merely slow.',
       ],
     };
   const signals = [slow.length > 0, logSays, gateway504].filter(Boolean).length;
