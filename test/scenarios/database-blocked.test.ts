@@ -6,10 +6,9 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEvidence } from '../../src/checks/database/check.js';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 import { waitFor } from '../helpers/ports.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-import { check, scenarioSuite, startApp } from './world.js';
+import { check, databaseAppBehindNginx, scenarioSuite } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: databases up but blocked, and two databases');
 /** The shared MariaDB: this file's own database, dropped at the end. */
@@ -28,31 +27,6 @@ afterAll(async () => {
   await admin?.query(`DROP DATABASE IF EXISTS ${DB_NAME}`);
   await admin?.end();
 });
-
-function site(appPort: number) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_pass http://127.0.0.1:${appPort}; } }`;
-}
-
-/** An app that uses the databases in `env` on every request, nginx in front, and the checks that see them. */
-async function appBehindNginx(env: Record<string, string>) {
-  const app = later(await startApp('db', '', { env }), (a) => a.stop());
-  const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
-  return {
-    app,
-    nginx,
-    checks: {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
-      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
-    },
-  };
-}
 
 /** A session holding `orders` row 1 in an open transaction; rolled back after the test. */
 async function holdRowLock(): Promise<number> {
@@ -110,7 +84,7 @@ async function sleepRedis(redis: PrivateRedis, appUrl: string) {
 describe('databases that are up but blocked', () => {
   it('a MariaDB row held by an open transaction, the app waiting on it: db_slow naming the holder', async () => {
     const holderId = await holdRowLock();
-    const world = await appBehindNginx({ APP_MYSQL_URL: MYSQL_URL });
+    const world = await databaseAppBehindNginx(later, { APP_MYSQL_URL: MYSQL_URL });
     // The app's own traffic queues behind the lock, as real requests would.
     for (let i = 0; i < 2; i++) fetch(world.app.url, { signal: AbortSignal.timeout(60_000) }).catch(() => {});
     await lockWaiters(2);
@@ -127,7 +101,7 @@ describe('databases that are up but blocked', () => {
 
   it('a Redis busy with one long command, the app waiting on it: db_slow, not unavailable', async () => {
     const redis = later(await startRedis({ args: ['--enable-debug-command', 'yes'] }), (r) => r.destroy());
-    const world = await appBehindNginx({ APP_REDIS_URL: redis.url });
+    const world = await databaseAppBehindNginx(later, { APP_REDIS_URL: redis.url });
     await sleepRedis(redis, world.app.url);
     pb.write('redis-busy', {
       ...world.checks,
@@ -147,7 +121,7 @@ describe('databases that are up but blocked', () => {
 
   it('a Redis running a Lua busy loop past its busy threshold (clients get BUSY): db_slow', async () => {
     const redis = later(await startRedis({ args: ['--busy-reply-threshold', '200'] }), (r) => r.destroy());
-    const world = await appBehindNginx({ APP_REDIS_URL: redis.url });
+    const world = await databaseAppBehindNginx(later, { APP_REDIS_URL: redis.url });
     expect((await fetch(world.app.url)).status).toBe(200);
     const busy = redis.client();
     busy.eval('local i = 0 while true do i = i + 1 end', 0).catch(() => {});
@@ -177,7 +151,7 @@ describe('databases that are up but blocked', () => {
 describe('a service with two databases', () => {
   it('MariaDB fine, the Redis cache blocked: db_slow naming the cache, the other said to be fine', async () => {
     const redis = later(await startRedis({ args: ['--enable-debug-command', 'yes'] }), (r) => r.destroy());
-    const world = await appBehindNginx({ APP_MYSQL_URL: MYSQL_URL, APP_REDIS_URL: redis.url });
+    const world = await databaseAppBehindNginx(later, { APP_MYSQL_URL: MYSQL_URL, APP_REDIS_URL: redis.url });
     await sleepRedis(redis, world.app.url);
     pb.write('two-databases', {
       ...world.checks,

@@ -2,11 +2,11 @@
 // file, an app process that queries it on every request, nginx in front.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NginxEnv, startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { check, gitRepo, scenarioSuite, startApp } from './world.js';
+import { check, databaseAppBehindNginx, gitRepo, proxiedSite, scenarioSuite } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: database');
 let db: PrivatePostgres;
@@ -25,30 +25,6 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-function site(appPort: number) {
-  return ({ port }: NginxEnv) =>
-    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_pass http://127.0.0.1:${appPort}; } }`;
-}
-
-async function appBehindNginx(dsn: string) {
-  const app = later(await startApp('db', '', { env: { APP_DB_URL: dsn } }), (a) => a.stop());
-  const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
-  return {
-    app,
-    nginx,
-    checks: {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
-      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
-    },
-  };
-}
-
 describe('scenario worlds decided by the database', () => {
   it('a database refusing connections: db_unavailable, an app deploy in the window is no trigger', async () => {
     const closed = `postgres://app@127.0.0.1:${await freePort()}/postgres`;
@@ -58,7 +34,7 @@ describe('scenario worlds decided by the database', () => {
       ]),
       (r) => r.destroy(),
     );
-    const world = await appBehindNginx(closed);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: closed });
     pb.write('db-refusing', {
       ...world.checks,
       database: { kind: 'postgres', url_env: 'CHECKOUT_DB_URL' },
@@ -89,7 +65,7 @@ describe('scenario worlds decided by the database', () => {
       ]),
       (r) => r.destroy(),
     );
-    const world = await appBehindNginx(appDsn);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: appDsn });
     // The app's own requests queue behind the lock, as real traffic would.
     for (let i = 0; i < 2; i++) fetch(world.app.url, { signal: AbortSignal.timeout(20_000) }).catch(() => {});
     const admin = await db.client();
@@ -135,7 +111,7 @@ describe('scenario worlds decided by the database', () => {
       fillers.push(c);
       expect(fillers.length).toBeLessThanOrEqual(17);
     }
-    const world = await appBehindNginx(appDsn);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: appDsn });
     pb.write('db-full', { ...world.checks, database: { kind: 'postgres', url_env: 'CHECKOUT_DB_URL' } });
     const v = await check('db-full', pb.dir, { CHECKOUT_DB_URL: db.url });
     table.judge('database out of connections', v, {
@@ -151,7 +127,7 @@ describe('scenario worlds decided by the database', () => {
 
   it('an app that resets after a deploy, while a 40 s report runs and idle pooled sessions hold most slots: upstream_crash, not the database', async () => {
     const app = later(await resettingUpstream(), (a) => a.close());
-    const nginx = later(await startNginx({ http: site(app.port) }), (n) => n.stop());
+    const nginx = later(await startNginx({ http: proxiedSite(app.port) }), (n) => n.stop());
     const repo = later(
       await gitRepo([
         { minutesAgo: 8, subject: 'Checkout 3.1', files: { 'services/checkout/app.js': 'v3.1' } },

@@ -17,6 +17,7 @@ import { afterAll, afterEach, expect } from 'vitest';
 import { stringify } from 'yaml';
 import type { Verdict } from '../../src/verdict/types.js';
 import { requireBinary } from '../helpers/binaries.js';
+import { type NginxEnv, startNginx } from '../helpers/nginx.js';
 
 const run = promisify(execFile);
 const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
@@ -319,4 +320,36 @@ export function scenarioSuite(title: string) {
     pb.destroy();
   });
   return { table, pb, later };
+}
+
+/** nginx in front of one app port, with 1 s connect and read timeouts (504 past them). */
+export function proxiedSite(appPort: number) {
+  return ({ port }: NginxEnv) =>
+    `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_pass http://127.0.0.1:${appPort}; } }`;
+}
+
+/**
+ * An app that uses every database `env` names on each request (app.mjs `db` mode: APP_DB_URL,
+ * APP_MYSQL_URL, APP_REDIS_URL), nginx in front, and the proxy, upstream and load checks that see them.
+ */
+export async function databaseAppBehindNginx(
+  later: <T>(thing: T, stop: (t: T) => unknown) => T,
+  env: Record<string, string>,
+) {
+  const app = later(await startApp('db', '', { env }), (a) => a.stop());
+  const nginx = later(await startNginx({ http: proxiedSite(app.port) }), (n) => n.stop());
+  return {
+    app,
+    nginx,
+    checks: {
+      proxy: {
+        url: `${nginx.url}/healthz`,
+        samples: 5,
+        timeout_ms: 2000,
+        error_log: { path: nginx.errorLog, format: 'nginx' },
+      },
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+    },
+  };
 }

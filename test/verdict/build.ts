@@ -12,8 +12,9 @@ import type {
 import { SIGNATURES } from '../../src/checks/proxy/check.js';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
 import type { UpstreamEvidence } from '../../src/checks/upstream/check.js';
+import { decide } from '../../src/verdict/engine.js';
 import { collectEvidence } from '../../src/verdict/evidence.js';
-import type { Evidence } from '../../src/verdict/types.js';
+import type { Evidence, Verdict } from '../../src/verdict/types.js';
 
 export type Outcome = UpstreamEvidence['outcome'];
 
@@ -242,6 +243,17 @@ export function changesResult(...items: ChangeEvidence[]): CheckResult<ChangeEvi
     duration_ms: 5,
     evidence: items,
   };
+}
+
+/** The engine's verdict on these results, the onset at ONSET. */
+export function verdictOf(...results: CheckResult<unknown>[]): Verdict {
+  return decide({
+    service: 'checkout',
+    incident: null,
+    results: results as CheckResult[],
+    durationMs: 10,
+    onsetAt: ONSET,
+  });
 }
 
 export function ev(...results: CheckResult<unknown>[]): Evidence {

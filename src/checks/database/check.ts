@@ -174,7 +174,6 @@ async function probeDatabase(
   dsn: string,
   target: string,
 ): Promise<DatabaseEvidence> {
-  const { driver } = DRIVERS[config.kind];
   const evidence: DatabaseEvidence = {
     name: config.name ?? config.url_env,
     kind: config.kind,
@@ -199,15 +198,62 @@ async function probeDatabase(
   // A hang longer than the playbook's timeout_ms (the proxy's own timeout) is known: no need to wait longer.
   const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
   const connectMs = Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * CONNECT_SHARE)));
-  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
-  const connectDeadline = AbortSignal.any([deadline, AbortSignal.timeout(connectMs)]);
+  const budget = timer(ctx.signal, budgetMs);
+  const connecting = timer(budget.signal, connectMs);
+  try {
+    return await probeWithin(config, ctx, dsn, evidence, budget.signal, connecting.signal, connectMs);
+  } finally {
+    budget.clear();
+    connecting.clear();
+  }
+}
+
+/**
+ * A signal that aborts after `ms` or with `parent`, held by a plain timer: the check's
+ * deadlines must fire even when nothing else references them (composite
+ * `AbortSignal.any`/`timeout` signals may be collected with their listeners).
+ */
+function timer(parent: AbortSignal, ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort(parent.reason ?? new Error(`timed out after ${ms} ms`));
+  if (parent.aborted) abort();
+  parent.addEventListener('abort', abort, { once: true });
+  const t = setTimeout(abort, ms);
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(t);
+      parent.removeEventListener('abort', abort);
+    },
+  };
+}
+
+async function probeWithin(
+  config: DatabaseCheckConfig,
+  ctx: CheckContext,
+  dsn: string,
+  evidence: DatabaseEvidence,
+  deadline: AbortSignal,
+  connectDeadline: AbortSignal,
+  connectMs: number,
+): Promise<DatabaseEvidence> {
+  const { driver } = DRIVERS[config.kind];
+  const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
 
   const started = performance.now();
   let session: DbSession;
   try {
-    session = await driver.open(dsn, {
+    const opening = driver.open(dsn, {
       queryTimeoutMs: Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * QUERY_SHARE))),
       signal: connectDeadline,
+    });
+    // A driver that settles only after the deadline leaves no session behind.
+    session = await beforeDeadline(opening, connectDeadline).catch((err) => {
+      opening.then(
+        (late) => late.destroy(),
+        () => {},
+      );
+      throw err;
     });
   } catch (err) {
     const timedOut = connectDeadline.aborted;

@@ -1,19 +1,20 @@
 // A playbook that lists several databases: the rules judge the worst one and name it.
+
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/checks/types.js';
-import { decide } from '../../../src/verdict/engine.js';
 import { database as worstDatabase } from '../../../src/verdict/evidence.js';
-import { databases, db, ev, load, loadRow, ONSET, proxy, proxySample, target, upstream } from '../build.js';
-
-function verdict(...results: CheckResult<unknown>[]) {
-  return decide({
-    service: 'checkout',
-    incident: null,
-    results: results as CheckResult[],
-    durationMs: 10,
-    onsetAt: ONSET,
-  });
-}
+import {
+  databases,
+  db,
+  ev,
+  load,
+  loadRow,
+  proxy,
+  proxySample,
+  target,
+  upstream,
+  verdictOf,
+} from '../build.js';
 
 const orders = db({ name: 'orders', target: '10.0.2.5:5432/shop' });
 const cache = db({ name: 'sessions', kind: 'redis', target: '10.0.2.9:6379/0', connections: null });
@@ -131,7 +132,7 @@ describe('several databases: the worst explains the incident and is named', () =
   ];
   for (const c of cases)
     it(`${c.name}: ${c.cause} naming it`, () => {
-      const v = verdict(...c.site, databases(...c.dbs));
+      const v = verdictOf(...c.site, databases(...c.dbs));
       expect(v.cause).toBe(c.cause);
       expect(v.summary).toContain(c.named);
       if (c.fine) expect(v.summary).toContain(c.fine);
@@ -139,7 +140,7 @@ describe('several databases: the worst explains the incident and is named', () =
 
   it('every database healthy: none is blamed, the timeout stays the app’s, the worst one’s figure is quoted', () => {
     const slowish = db({ ...cache, p95_ms: 4 });
-    const v = verdict(...timingOut, databases(orders, slowish));
+    const v = verdictOf(...timingOut, databases(orders, slowish));
     expect(v.cause).toBe('upstream_timeout');
     expect(v.actions.join(' ')).toContain('answers in');
   });
@@ -153,7 +154,7 @@ describe('several databases: the worst explains the incident and is named', () =
   });
 
   it('one database, the original form: unchanged, no list of others in the summary', () => {
-    const v = verdict(...timingOut, databases(locked));
+    const v = verdictOf(...timingOut, databases(locked));
     expect(v.cause).toBe('db_slow');
     expect(v.summary).not.toContain('is fine');
   });

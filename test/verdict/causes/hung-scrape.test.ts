@@ -1,19 +1,7 @@
 // A scraped instance whose /metrics hangs past the playbook's timeout_ms while its requests
 // time out: evidence (busy or hung), never read as "idle, so it waits".
 import { describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../../src/checks/types.js';
-import { decide } from '../../../src/verdict/engine.js';
-import { load, loadRow, ONSET, proxy, proxySample, target, upstream } from '../build.js';
-
-function verdict(...results: CheckResult<unknown>[]) {
-  return decide({
-    service: 'checkout',
-    incident: null,
-    results: results as CheckResult[],
-    durationMs: 10,
-    onsetAt: ONSET,
-  });
-}
+import { load, loadRow, proxy, proxySample, target, upstream, verdictOf } from '../build.js';
 
 const timingOut = [proxy(proxySample({ '504': 5 })), upstream(target(8080, 'timeout'))];
 const hung = (over: Parameters<typeof loadRow>[2] = {}) =>
@@ -26,7 +14,7 @@ const hung = (over: Parameters<typeof loadRow>[2] = {}) =>
 
 describe('a hung metrics endpoint while requests time out', () => {
   it('nothing else known: unknown / investigate, busy or hung stated — not upstream_timeout', () => {
-    const v = verdict(...timingOut, load(hung()));
+    const v = verdictOf(...timingOut, load(hung()));
     expect([v.cause, v.recommendation]).toEqual(['unknown', 'investigate']);
     expect(v.confidence).toBeLessThanOrEqual(0.5);
     expect(v.summary).toContain(
@@ -41,14 +29,14 @@ describe('a hung metrics endpoint while requests time out', () => {
       over: ['cpu'],
       thresholds: { cpu: 0.85, memory: 0.9, loop_lag_ms: 200 },
     });
-    const v = verdict(...timingOut, load(row));
+    const v = verdictOf(...timingOut, load(row));
     expect([v.cause, v.recommendation]).toEqual(['upstream_saturated', 'scale-up']);
     expect(v.capacity).toMatchObject({ resource: 'cpu', instances: 1, utilisation: 1 });
     expect(v.summary).toContain('its metrics then hung past 1000 ms, so no CPU rate');
   });
 
   it('an instance that answers its metrics idle stays upstream_timeout (the app waits)', () => {
-    const v = verdict(...timingOut, load(loadRow('127.0.0.1:8080', 0.03)));
+    const v = verdictOf(...timingOut, load(loadRow('127.0.0.1:8080', 0.03)));
     expect(v.cause).toBe('upstream_timeout');
   });
 });
