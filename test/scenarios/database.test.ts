@@ -6,7 +6,14 @@ import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { check, databaseAppBehindNginx, gitRepo, proxiedSite, scenarioSuite } from './world.js';
+import {
+  check,
+  databaseAppBehindNginx,
+  gitRepo,
+  nginxSampling,
+  proxiedSite,
+  scenarioSuite,
+} from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: database');
 let db: PrivatePostgres;
@@ -176,12 +183,7 @@ describe('scenario worlds decided by the database', () => {
     );
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
     pb.write('resets-with-report', {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
+      proxy: nginxSampling(nginx),
       upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
       database: {
         kind: 'postgres',

@@ -328,6 +328,16 @@ export function proxiedSite(appPort: number) {
     `server { listen 127.0.0.1:${port}; location / { proxy_connect_timeout 1s; proxy_read_timeout 1s; proxy_pass http://127.0.0.1:${appPort}; } }`;
 }
 
+/** The proxy check of a private nginx: five samples of /healthz through it, and its error log. */
+export function nginxSampling(nginx: { url: string; errorLog: string }) {
+  return {
+    url: `${nginx.url}/healthz`,
+    samples: 5,
+    timeout_ms: 2000,
+    error_log: { path: nginx.errorLog, format: 'nginx' },
+  };
+}
+
 /**
  * An app that uses every database `env` names on each request (app.mjs `db` mode: APP_DB_URL,
  * APP_MYSQL_URL, APP_REDIS_URL), nginx in front, and the proxy, upstream and load checks that see them.
@@ -342,12 +352,7 @@ export async function databaseAppBehindNginx(
     app,
     nginx,
     checks: {
-      proxy: {
-        url: `${nginx.url}/healthz`,
-        samples: 5,
-        timeout_ms: 2000,
-        error_log: { path: nginx.errorLog, format: 'nginx' },
-      },
+      proxy: nginxSampling(nginx),
       upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
       load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
     },
