@@ -262,6 +262,12 @@ export const LoadCheckSchema = z.strictObject({
   scrape: z.array(httpUrl).optional(),
   stub_status: z.array(httpUrl).optional(),
   /**
+   * How long a scrape may take before the instance counts as busy or hung: set it near the
+   * proxy's own upstream timeout. An endpoint that does not answer in it is evidence (its
+   * requests do not answer either), and the check does not wait for it any longer.
+   */
+  timeout_ms: z.number().int().min(100).max(60_000).optional(),
+  /**
    * The environment variable holding the `Authorization` header value (`Basic …`, `Bearer …`)
    * sent to prometheus, scrape and stub_status: credentials never go in their URLs.
    */
@@ -285,6 +291,14 @@ export const LoadCheckSchema = z.strictObject({
 });
 
 export const DatabaseCheckSchema = z.strictObject({
+  /**
+   * What the service calls this database (`orders`, `sessions-cache`): evidence and verdicts name it.
+   * Default: its `url_env`. Each database of a list needs its own name.
+   */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-", up to 63')
+    .optional(),
   kind: z.enum(['postgres', 'mysql', 'redis']),
   url_env: envName,
   probes: z.number().int().min(1).max(50).default(5),
@@ -301,6 +315,31 @@ export const DatabaseCheckSchema = z.strictObject({
     .strictObject({ p95_ms: z.number().positive().default(100), connections: fraction.default(0.9) })
     .default({ p95_ms: 100, connections: 0.9 }),
 });
+
+/**
+ * `database:` one database (the original form), or a list of them when the service uses
+ * several (a PostgreSQL and a Redis cache): each is probed in parallel and reported by name.
+ */
+export const DatabasesCheckSchema = z.union([
+  DatabaseCheckSchema,
+  z
+    .array(DatabaseCheckSchema)
+    .min(1)
+    .max(10)
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((db, i) => {
+        const name = db.name ?? db.url_env;
+        if (seen.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, db.name ? 'name' : 'url_env'],
+            message: `two databases are both called ${name}: give each its own \`name\``,
+          });
+        seen.add(name);
+      });
+    }),
+]);
 
 export const ChangesCheckSchema = z.strictObject({
   window_minutes: z
@@ -373,7 +412,7 @@ export const ChecksSchema = z
     proxy: ProxyCheckSchema.optional(),
     upstream: UpstreamCheckSchema.optional(),
     load: LoadCheckSchema.optional(),
-    database: DatabaseCheckSchema.optional(),
+    database: DatabasesCheckSchema.optional(),
     changes: ChangesCheckSchema.optional(),
     kubernetes: KubernetesCheckSchema.optional(),
   })

@@ -1,6 +1,6 @@
 import type { DatabaseEvidence } from '../checks/database/check.js';
 import { type LoadEvidence, type LoadResource, loopSaturated } from '../checks/load/check.js';
-import { database, loadRows, percent } from './evidence.js';
+import { database, dbLabel, loadRows, percent } from './evidence.js';
 import type { Capacity, Evidence, Finding } from './types.js';
 
 /**
@@ -62,7 +62,7 @@ export function instanceList(rows: readonly LoadEvidence[], resource: LoadResour
   return rows
     .map((r) =>
       resource === 'cpu' && loopSaturated(r)
-        ? `${r.instance} CPU-bound (event loop lag ${Math.round((r.loop_lag_s ?? 0) * 1000)} ms p99 at ${percent(r.cpu ?? 0)} CPU: it gets no more from its host)`
+        ? `${r.instance} CPU-bound (event loop lag ${Math.round((r.loop_lag_s ?? 0) * 1000)} ms p99${r.cpu === null ? `; its metrics then hung past ${r.unanswered_ms ?? '?'} ms, so no CPU rate` : ` at ${percent(r.cpu)} CPU: it gets no more from its host`})`
         : `${r.instance} ${resource} ${percent(r[resource] ?? 0)}`,
     )
     .join(', ');
@@ -153,6 +153,6 @@ export function capacityFor(finding: Finding, ev: Evidence): Capacity | null {
 /** The action that states the capacity in words a person can act on. */
 export function capacityAction(c: Capacity, db?: DatabaseEvidence): string {
   if (c.resource === 'connections')
-    return `Raise the connection limit of ${db ? `${db.kind} ${db.target}` : 'the database'} from ${c.instances} to at least ${c.suggested_instances} usable connections (${Math.round(c.utilisation * c.instances)} in use = ${percent(c.utilisation)}; ${c.suggested_instances} keeps it at ${percent(c.target_utilisation)}), or put a pooler (PgBouncer/ProxySQL) in front and lower each app's pool size.`;
+    return `Raise the connection limit of ${db ? dbLabel(db) : 'the database'} from ${c.instances} to at least ${c.suggested_instances} usable connections (${Math.round(c.utilisation * c.instances)} in use = ${percent(c.utilisation)}; ${c.suggested_instances} keeps it at ${percent(c.target_utilisation)}), or put a pooler (PgBouncer/ProxySQL) in front and lower each app's pool size.`;
   return `Scale out from ${c.instances} to ${c.suggested_instances} instances: ${c.instances} × ${percent(c.utilisation)} mean ${c.resource} ÷ ${percent(c.target_utilisation)} target = ${((c.instances * c.utilisation) / c.target_utilisation).toFixed(2)}, rounded up.`;
 }

@@ -1,6 +1,6 @@
 import type { ChangeEvidence } from '../checks/changes/check.js';
 import type { DatabaseEvidence } from '../checks/database/check.js';
-import type { LoadEvidence } from '../checks/load/check.js';
+import { type LoadEvidence, loopSaturated } from '../checks/load/check.js';
 import {
   type ProxyEvidence,
   type ProxyLogEvidence,
@@ -154,17 +154,71 @@ export function targetAddresses(ev: Evidence): Set<string> {
   return out;
 }
 
+/** Every database the playbook lists, as probed. */
+export function databases(ev: Evidence): DatabaseEvidence[] {
+  return ev.database?.evidence ?? [];
+}
+
+/**
+ * How bad a database's state is, for picking the one that explains the incident:
+ * unreachable, then out of slots, then blocked or slow, then failed probes, then fine.
+ */
+export function dbSeverity(db: DatabaseEvidence): number {
+  if (db.outcome === 'too_many_connections') return 3;
+  if (db.outcome === 'timeout' && db.connect_ms !== null) return 2;
+  if (db.outcome !== 'ok') return 4;
+  if (db.saturated) return 3;
+  if (db.lock_waits.length > 0 || db.long_queries.length > 0 || db.slow) return 2;
+  if (db.failures > 0) return 1;
+  return 0;
+}
+
+/**
+ * The database that explains the incident: with several, the worst one (the rules judge it
+ * and name it); the first listed on a tie. The old single-database form is a list of one.
+ */
 export function database(ev: Evidence): DatabaseEvidence | undefined {
-  return ev.database?.evidence[0];
+  return databases(ev).reduce<DatabaseEvidence | undefined>(
+    (worst, db) => (!worst || dbSeverity(db) > dbSeverity(worst) ? db : worst),
+    undefined,
+  );
+}
+
+/** `the postgres database orders (db:5432/shop)` with a name, `the postgres database db:5432/shop` without. */
+export function dbLabel(db: DatabaseEvidence): string {
+  return `the ${db.kind} database ${db.name ? `${db.name} (${db.target})` : db.target}`;
+}
+
+/** The other databases, when the playbook lists several: said so the reader knows they were looked at. */
+export function otherDatabases(ev: Evidence, db: DatabaseEvidence): string {
+  const others = databases(ev).filter((d) => d !== db);
+  if (others.length === 0) return '';
+  const fine = others.filter((d) => dbSeverity(d) === 0);
+  const names = (ds: DatabaseEvidence[]) => ds.map((d) => d.name ?? d.target).join(', ');
+  return fine.length === others.length
+    ? ` (${names(others)} ${others.length === 1 ? 'is' : 'are'} fine)`
+    : ` (also in trouble: ${names(others.filter((d) => dbSeverity(d) > 0))})`;
 }
 
 /** Load rows that carry a CPU or memory reading. */
 export function loadRows(ev: Evidence): LoadEvidence[] {
-  return (ev.load?.evidence ?? []).filter((r) => !r.error && (r.cpu !== null || r.memory !== null));
+  return (ev.load?.evidence ?? []).filter(
+    (r) => !r.error && (r.cpu !== null || r.memory !== null || loopSaturated(r)),
+  );
+}
+
+/** Scraped instances whose metrics endpoint did not answer within the playbook's timeout: busy or hung. */
+export function hungInstances(ev: Evidence): LoadEvidence[] {
+  return (ev.load?.evidence ?? []).filter((r) => r.unanswered_ms !== undefined && r.over.length === 0);
 }
 
 export function changes(ev: Evidence): ChangeEvidence[] {
   return ev.changes?.evidence ?? [];
+}
+
+/** The sentence's first letter in upper case. */
+export function cap(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function percent(n: number): string {

@@ -361,6 +361,32 @@ describe('HAProxy stats, the captured CSV and Prometheus answer', () => {
       ['app3', null, 'down', 'reset'],
     ]);
   });
+
+  it('a down server whose check is in progress at the second read fails as the first read said, not as an unknown error', async () => {
+    const captured = fixture('haproxy/metrics.captured-excerpt.txt');
+    // While a check runs, the exporter lists no finished result for that server: every state reads 0.
+    const inProgress = captured.replace(
+      'haproxy_server_check_status{proxy="be_app",server="app2",state="L4CON"} 1',
+      'haproxy_server_check_status{proxy="be_app",server="app2",state="L4CON"} 0',
+    );
+    expect(inProgress).not.toBe(captured);
+    const parsed = parseHaproxyMetrics(inProgress, 'be_app').upstreams.find((u) => u.name === 'app2');
+    expect([parsed?.failure, parsed?.detail]).toEqual(['unhealthy', 'DOWN, check in progress']);
+    let reads = 0;
+    const exporter = own(
+      await fakeHttp((_req, res) => {
+        res.setHeader('content-type', 'text/plain; version=0.0.4');
+        res.end(reads++ === 0 ? captured : inProgress);
+      }),
+    );
+    const out = await runProxy({
+      stats: { kind: 'haproxy', url: `${exporter.url}/metrics`, backend: 'be_app', sample_interval_ms: 100 },
+    });
+    expect(reads).toBe(2);
+    const app2 = proxyLearnedTargets(out.evidence).find((t) => t.host === 'app2');
+    expect([app2?.outcome, app2?.status, app2?.connect_ms]).toEqual(['refused', 'fail', null]);
+    expect(app2?.error).toContain('L4CON (at the first read; DOWN, check in progress at the second)');
+  });
 });
 
 describe('Caddy admin API, the captured answers', () => {

@@ -11,8 +11,11 @@ export interface MetricsApp {
 
 const SCRIPT = fileURLToPath(new URL('./metrics-app.mjs', import.meta.url));
 
-/** A separate Node process exposing process_cpu_seconds_total and RSS; `busy` keeps one core at 100%. */
-export async function startMetricsApp(mode: 'busy' | 'idle'): Promise<MetricsApp> {
+/**
+ * A separate Node process exposing process_cpu_seconds_total, RSS and event-loop lag; `busy` keeps
+ * one core at 100% in a worker thread (its loop free), `loop` its main thread (its loop lagging).
+ */
+export async function startMetricsApp(mode: 'busy' | 'loop' | 'idle'): Promise<MetricsApp> {
   const proc = spawn(process.execPath, [SCRIPT, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = () =>
     new Promise<void>((resolve) => {

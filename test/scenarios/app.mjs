@@ -7,6 +7,9 @@
 //               CPU-bound Node service does: requests queue and the event loop lags
 //   hot         a worker thread burns a core; requests still answer at once
 //   db          runs a query on APP_DB_URL per request: 200, or 503 when it fails
+//   mysql       on each request bumps a row of `orders` in the MySQL at APP_MYSQL_URL (waits on its row lock)
+//   redis       on each request reads a key from the Redis at APP_REDIS_URL (waits while Redis is busy)
+//               (db, mysql and redis combine: every database named in the environment is used per request)
 //   bigheader N answers with N bytes of response headers (a fat cookie), as some apps do
 //   leak MB     retains 1 MiB every 100 ms and is killed (SIGKILL, as the OOM killer does) at MB of RSS
 //   tls         HTTPS with the key and certificate in TLS_KEY / TLS_CERT
@@ -15,6 +18,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -34,9 +39,21 @@ if (mode === 'leak') {
 
 const pool =
   mode === 'db'
-    ? new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 4, connectionTimeoutMillis: 1000 })
+    ? process.env.APP_DB_URL
+      ? new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 4, connectionTimeoutMillis: 1000 })
+      : null
     : null;
 pool?.on('error', () => {});
+const deps = mode === 'db' || mode === 'mysql' || mode === 'redis';
+const mysqlPool =
+  deps && process.env.APP_MYSQL_URL
+    ? mysql.createPool({ uri: process.env.APP_MYSQL_URL, connectionLimit: 4 })
+    : null;
+const redis =
+  deps && process.env.APP_REDIS_URL
+    ? new Redis(process.env.APP_REDIS_URL, { maxRetriesPerRequest: 1 })
+    : null;
+redis?.on('error', () => {});
 
 async function answer(res) {
   if (mode === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
@@ -45,9 +62,11 @@ async function answer(res) {
     while (performance.now() < end) {}
   }
   if (mode === 'bigheader') res.setHeader('set-cookie', `session=${'a'.repeat(Number(arg))}`);
-  if (pool) {
+  if (pool || mysqlPool || redis) {
     try {
-      await pool.query('SELECT count(*) FROM orders');
+      await pool?.query('SELECT count(*) FROM orders');
+      await mysqlPool?.query('UPDATE orders SET hits = hits + 1 WHERE id = 1');
+      await redis?.get('orders:count');
     } catch (err) {
       res.statusCode = 503;
       res.end(`database: ${err.code ?? err.message}`);

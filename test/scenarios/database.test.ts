@@ -5,9 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { type PrivatePostgres, startPostgres } from '../helpers/postgres.js';
-import { nginxProxyCheck, nginxSite, proxyPass, upstreamCheck } from '../helpers/sites.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { check, gitRepo, scenarioSuite, startApp } from './world.js';
+import {
+  check,
+  databaseAppBehindNginx,
+  gitRepo,
+  nginxSampling,
+  proxiedSite,
+  scenarioSuite,
+} from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: database');
 let db: PrivatePostgres;
@@ -26,20 +32,6 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-async function appBehindNginx(dsn: string) {
-  const app = later(await startApp('db', '', { env: { APP_DB_URL: dsn } }), (a) => a.stop());
-  const nginx = later(await startNginx({ http: nginxSite(proxyPass(app.port)) }), (n) => n.stop());
-  return {
-    app,
-    nginx,
-    checks: {
-      proxy: nginxProxyCheck(nginx),
-      upstream: upstreamCheck([app.url]),
-      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
-    },
-  };
-}
-
 describe('scenario worlds decided by the database', () => {
   it('a database refusing connections: db_unavailable, an app deploy in the window is no trigger', async () => {
     const closed = `postgres://app@127.0.0.1:${await freePort()}/postgres`;
@@ -49,7 +41,7 @@ describe('scenario worlds decided by the database', () => {
       ]),
       (r) => r.destroy(),
     );
-    const world = await appBehindNginx(closed);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: closed });
     pb.write('db-refusing', {
       ...world.checks,
       database: { kind: 'postgres', url_env: 'CHECKOUT_DB_URL' },
@@ -80,7 +72,7 @@ describe('scenario worlds decided by the database', () => {
       ]),
       (r) => r.destroy(),
     );
-    const world = await appBehindNginx(appDsn);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: appDsn });
     // The app's own requests queue behind the lock, as real traffic would.
     for (let i = 0; i < 2; i++) fetch(world.app.url, { signal: AbortSignal.timeout(20_000) }).catch(() => {});
     const admin = await db.client();
@@ -126,7 +118,7 @@ describe('scenario worlds decided by the database', () => {
       fillers.push(c);
       expect(fillers.length).toBeLessThanOrEqual(17);
     }
-    const world = await appBehindNginx(appDsn);
+    const world = await databaseAppBehindNginx(later, { APP_DB_URL: appDsn });
     pb.write('db-full', { ...world.checks, database: { kind: 'postgres', url_env: 'CHECKOUT_DB_URL' } });
     const v = await check('db-full', pb.dir, { CHECKOUT_DB_URL: db.url });
     table.judge('database out of connections', v, {
@@ -142,7 +134,7 @@ describe('scenario worlds decided by the database', () => {
 
   it('an app that resets after a deploy, while a 40 s report runs and idle pooled sessions hold most slots: upstream_crash, not the database', async () => {
     const app = later(await resettingUpstream(), (a) => a.close());
-    const nginx = later(await startNginx({ http: nginxSite(proxyPass(app.port)) }), (n) => n.stop());
+    const nginx = later(await startNginx({ http: proxiedSite(app.port) }), (n) => n.stop());
     const repo = later(
       await gitRepo([
         { minutesAgo: 8, subject: 'Checkout 3.1', files: { 'services/checkout/app.js': 'v3.1' } },
@@ -191,8 +183,8 @@ describe('scenario worlds decided by the database', () => {
     );
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
     pb.write('resets-with-report', {
-      proxy: nginxProxyCheck(nginx),
-      upstream: upstreamCheck([app.url]),
+      proxy: nginxSampling(nginx),
+      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
       database: {
         kind: 'postgres',
         url_env: 'CHECKOUT_DB_URL',

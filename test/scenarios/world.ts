@@ -17,6 +17,8 @@ import { afterAll, afterEach, expect } from 'vitest';
 import { stringify } from 'yaml';
 import type { Verdict } from '../../src/verdict/types.js';
 import { requireBinary } from '../helpers/binaries.js';
+import { startNginx } from '../helpers/nginx.js';
+import { nginxProxyCheck, nginxSite, proxyPass, upstreamCheck } from '../helpers/sites.js';
 
 const run = promisify(execFile);
 const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
@@ -319,4 +321,35 @@ export function scenarioSuite(title: string) {
     pb.destroy();
   });
   return { table, pb, later };
+}
+
+/** nginx in front of one app port, with 1 s connect and read timeouts (504 past them). */
+export function proxiedSite(appPort: number) {
+  return nginxSite(proxyPass(appPort));
+}
+
+/** The proxy check of a private nginx: five samples of /healthz through it, and its error log. */
+export function nginxSampling(nginx: { url: string; errorLog: string }) {
+  return nginxProxyCheck(nginx);
+}
+
+/**
+ * An app that uses every database `env` names on each request (app.mjs `db` mode: APP_DB_URL,
+ * APP_MYSQL_URL, APP_REDIS_URL), nginx in front, and the proxy, upstream and load checks that see them.
+ */
+export async function databaseAppBehindNginx(
+  later: <T>(thing: T, stop: (t: T) => unknown) => T,
+  env: Record<string, string>,
+) {
+  const app = later(await startApp('db', '', { env }), (a) => a.stop());
+  const nginx = later(await startNginx({ http: proxiedSite(app.port) }), (n) => n.stop());
+  return {
+    app,
+    nginx,
+    checks: {
+      proxy: nginxSampling(nginx),
+      upstream: upstreamCheck([app.url]),
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500 },
+    },
+  };
 }

@@ -12,8 +12,9 @@ import type {
 import { SIGNATURES } from '../../src/checks/proxy/check.js';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
 import type { UpstreamEvidence } from '../../src/checks/upstream/check.js';
+import { decide } from '../../src/verdict/engine.js';
 import { collectEvidence } from '../../src/verdict/evidence.js';
-import type { Evidence } from '../../src/verdict/types.js';
+import type { Evidence, Verdict } from '../../src/verdict/types.js';
 
 export type Outcome = UpstreamEvidence['outcome'];
 
@@ -200,6 +201,20 @@ export function database(e: DatabaseEvidence): CheckResult<DatabaseEvidence> {
   return { name: 'database', status, summary: 'database', duration_ms: 20, evidence: [{ ...e, status }] };
 }
 
+/** The database check of a playbook that lists several databases: one evidence item each. */
+export function databases(...es: DatabaseEvidence[]): CheckResult<DatabaseEvidence> {
+  const each = es.map((e) => database(e));
+  const rank = { ok: 0, skipped: 0, warn: 1, error: 2, fail: 3 } as const;
+  const status = each.reduce<CheckStatus>((w, r) => (rank[r.status] > rank[w] ? r.status : w), 'ok');
+  return {
+    name: 'database',
+    status,
+    summary: 'databases',
+    duration_ms: 20,
+    evidence: each.flatMap((r) => r.evidence),
+  };
+}
+
 export const ONSET = Date.parse('2025-03-10T12:00:00Z');
 
 export function change(
@@ -228,6 +243,17 @@ export function changesResult(...items: ChangeEvidence[]): CheckResult<ChangeEvi
     duration_ms: 5,
     evidence: items,
   };
+}
+
+/** The engine's verdict on these results, the onset at ONSET. */
+export function verdictOf(...results: CheckResult<unknown>[]): Verdict {
+  return decide({
+    service: 'checkout',
+    incident: null,
+    results: results as CheckResult[],
+    durationMs: 10,
+    onsetAt: ONSET,
+  });
 }
 
 export function ev(...results: CheckResult<unknown>[]): Evidence {

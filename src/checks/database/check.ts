@@ -69,6 +69,23 @@ function summarise(e: DatabaseEvidence): string {
   return `${name}: ${parts.join(', ')}`;
 }
 
+/**
+ * The reading, or a rejection once the check's deadline passes: a driver whose query
+ * never settles (a socket destroyed mid-query is not always reported) must not hold
+ * the whole check past its budget and lose every other reading with it.
+ */
+function beforeDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> {
+  if (deadline.aborted) {
+    work.catch(() => {});
+    return Promise.reject(new Error('the check ran out of time'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('the check ran out of time'));
+    deadline.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
+  });
+}
+
 async function measure(
   session: DbSession,
   config: DatabaseCheckConfig,
@@ -81,7 +98,7 @@ async function measure(
   for (let i = 0; i < config.probes && !deadline.aborted; i++) {
     const start = performance.now();
     try {
-      await session.ping();
+      await beforeDeadline(session.ping(), deadline);
       times.push(performance.now() - start);
     } catch (err) {
       firstError ??= err;
@@ -105,9 +122,11 @@ async function measure(
       return fallback;
     }
     try {
-      return await fn();
+      return await beforeDeadline(fn(), deadline);
     } catch (err) {
-      evidence.notes.push(`${what}: ${errorMessage(err)}`);
+      evidence.notes.push(
+        `${what}: ${deadline.aborted ? 'not read, the check ran out of time' : errorMessage(err)}`,
+      );
       return fallback;
     }
   };
@@ -155,8 +174,8 @@ async function probeDatabase(
   dsn: string,
   target: string,
 ): Promise<DatabaseEvidence> {
-  const { driver } = DRIVERS[config.kind];
   const evidence: DatabaseEvidence = {
+    name: config.name ?? config.url_env,
     kind: config.kind,
     target,
     outcome: 'ok',
@@ -179,15 +198,62 @@ async function probeDatabase(
   // A hang longer than the playbook's timeout_ms (the proxy's own timeout) is known: no need to wait longer.
   const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
   const connectMs = Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * CONNECT_SHARE)));
-  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
-  const connectDeadline = AbortSignal.any([deadline, AbortSignal.timeout(connectMs)]);
+  const budget = timer(ctx.signal, budgetMs);
+  const connecting = timer(budget.signal, connectMs);
+  try {
+    return await probeWithin(config, ctx, dsn, evidence, budget.signal, connecting.signal, connectMs);
+  } finally {
+    budget.clear();
+    connecting.clear();
+  }
+}
+
+/**
+ * A signal that aborts after `ms` or with `parent`, held by a plain timer: the check's
+ * deadlines must fire even when nothing else references them (composite
+ * `AbortSignal.any`/`timeout` signals may be collected with their listeners).
+ */
+function timer(parent: AbortSignal, ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort(parent.reason ?? new Error(`timed out after ${ms} ms`));
+  if (parent.aborted) abort();
+  parent.addEventListener('abort', abort, { once: true });
+  const t = setTimeout(abort, ms);
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(t);
+      parent.removeEventListener('abort', abort);
+    },
+  };
+}
+
+async function probeWithin(
+  config: DatabaseCheckConfig,
+  ctx: CheckContext,
+  dsn: string,
+  evidence: DatabaseEvidence,
+  deadline: AbortSignal,
+  connectDeadline: AbortSignal,
+  connectMs: number,
+): Promise<DatabaseEvidence> {
+  const { driver } = DRIVERS[config.kind];
+  const cap = config.timeout_ms ?? Number.POSITIVE_INFINITY;
 
   const started = performance.now();
   let session: DbSession;
   try {
-    session = await driver.open(dsn, {
+    const opening = driver.open(dsn, {
       queryTimeoutMs: Math.max(50, Math.min(cap, Math.floor(ctx.timeoutMs * QUERY_SHARE))),
       signal: connectDeadline,
+    });
+    // A driver that settles only after the deadline leaves no session behind.
+    session = await beforeDeadline(opening, connectDeadline).catch((err) => {
+      opening.then(
+        (late) => late.destroy(),
+        () => {},
+      );
+      throw err;
     });
   } catch (err) {
     const timedOut = connectDeadline.aborted;
@@ -206,8 +272,9 @@ async function probeDatabase(
     await measure(session, config, evidence, deadline, (err) => driver.classify(err));
   } finally {
     deadline.removeEventListener('abort', onAbort);
+    // A polite close that does not come back in time is a dropped socket.
     if (deadline.aborted) session.destroy();
-    else await session.close();
+    else await beforeDeadline(session.close(), deadline).catch(() => session.destroy());
   }
   evidence.slow = evidence.p95_ms !== null && evidence.p95_ms > config.thresholds.p95_ms;
   evidence.busy_sessions = busySessions(evidence.connections);
@@ -224,30 +291,53 @@ function busySessions(c: DatabaseEvidence['connections']): number | null {
   return running === undefined ? null : Math.max(0, running - 1);
 }
 
+const RANK: Record<CheckStatus, number> = { ok: 0, skipped: 0, warn: 1, error: 2, fail: 3 };
+
+async function runOne(
+  config: DatabaseCheckConfig,
+  ctx: CheckContext,
+): Promise<CheckOutput<DatabaseEvidence>> {
+  const { port, schemes } = DRIVERS[config.kind];
+  const name = config.name ?? config.url_env;
+  const dsn = ctx.env[config.url_env];
+  if (!dsn) return configError(`${config.url_env} is not set: it should hold the ${config.kind} URL`);
+  let target: string;
+  try {
+    if (!schemes.includes(new URL(dsn).protocol)) throw new Error('scheme');
+    target = describeTarget(dsn, port);
+  } catch {
+    // Never echo the value: it is a secret even when it is malformed.
+    return configError(`${config.url_env} is not a ${config.kind} URL (${schemes[0]}//host:port/…)`);
+  }
+  const scrub = dsnScrubber(dsn);
+  const log = ctx.log.child({ database: target, kind: config.kind, name });
+  const evidence = scrubDeep(await probeDatabase(config, ctx, dsn, target), scrub);
+  evidence.name = name;
+  evidence.status = statusOf(evidence);
+  log.debug(
+    { outcome: evidence.outcome, p95_ms: evidence.p95_ms, connections: evidence.connections?.ratio },
+    'database probed',
+  );
+  if (evidence.error) log.info({ outcome: evidence.outcome, error: evidence.error }, 'database unreachable');
+  return { status: evidence.status, summary: summarise(evidence), evidence: [evidence] };
+}
+
 export const databaseCheck: Check<'database', DatabaseEvidence> = {
   name: 'database',
   async run(config, ctx): Promise<CheckOutput<DatabaseEvidence>> {
-    const { port, schemes } = DRIVERS[config.kind];
-    const dsn = ctx.env[config.url_env];
-    if (!dsn) return configError(`${config.url_env} is not set: it should hold the ${config.kind} URL`);
-    let target: string;
-    try {
-      if (!schemes.includes(new URL(dsn).protocol)) throw new Error('scheme');
-      target = describeTarget(dsn, port);
-    } catch {
-      // Never echo the value: it is a secret even when it is malformed.
-      return configError(`${config.url_env} is not a ${config.kind} URL (${schemes[0]}//host:port/…)`);
-    }
-    const scrub = dsnScrubber(dsn);
-    const log = ctx.log.child({ database: target, kind: config.kind });
-    const evidence = scrubDeep(await probeDatabase(config, ctx, dsn, target), scrub);
-    evidence.status = statusOf(evidence);
-    log.debug(
-      { outcome: evidence.outcome, p95_ms: evidence.p95_ms, connections: evidence.connections?.ratio },
-      'database probed',
-    );
-    if (evidence.error)
-      log.info({ outcome: evidence.outcome, error: evidence.error }, 'database unreachable');
-    return { status: evidence.status, summary: summarise(evidence), evidence: [evidence] };
+    // One database (the original form) or several, probed in parallel; each one's evidence carries its name.
+    if (!Array.isArray(config)) return runOne(config, ctx);
+    const outs = await Promise.all(config.map((db) => runOne(db, ctx)));
+    const named = outs.map((o, i) => `${config[i]!.name ?? config[i]!.url_env}: ${o.summary}`);
+    const errors = outs.filter((o) => o.status === 'error');
+    // A database that could not be configured is reported, but the others' evidence still counts.
+    const status = outs
+      .filter((o) => errors.length === outs.length || o.status !== 'error')
+      .reduce<CheckStatus>((worst, o) => (RANK[o.status] > RANK[worst] ? o.status : worst), 'ok');
+    return {
+      status: errors.length > 0 && status === 'ok' ? 'warn' : status,
+      summary: named.join('; '),
+      evidence: outs.flatMap((o) => o.evidence),
+    };
   },
 };

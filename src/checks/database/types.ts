@@ -44,6 +44,8 @@ export interface LockWait {
 }
 
 export interface DatabaseEvidence {
+  /** The playbook's name for this database (its `name`, else its `url_env`); absent in evidence from older runs. */
+  name?: string;
   kind: DatabaseKind;
   /** host:port/database, never credentials. */
   target: string;

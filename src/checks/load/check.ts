@@ -2,10 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sizeText } from '../../bounded-body.js';
 import { errorMessage } from '../../errors.js';
 import type { LoadCheckConfig } from '../../playbooks/schema.js';
+import { classifyNetworkError } from '../net-errors.js';
 import type { Check, CheckContext, CheckOutput, CheckStatus } from '../types.js';
 import { BODY_LIMITS, fetchText, instanceOf, type Snapshot } from './fetch.js';
 import { queryInstances } from './prometheus.js';
-import { figuresFromScrapes } from './scrape.js';
+import { figuresFromOneScrape, figuresFromScrapes } from './scrape.js';
 import { type StubStatusFigures, stubStatusFigures } from './stub-status.js';
 
 export type { StubStatusFigures } from './stub-status.js';
@@ -45,6 +46,11 @@ export interface LoadEvidence {
   error: string | null;
   /** Set when the endpoint's answer was cut at this many bytes; the figures come from what was read. */
   truncated_at_bytes?: number;
+  /**
+   * The endpoint did not answer a read within the playbook's `timeout_ms` (this many ms): the
+   * instance is busy or hung. Evidence, not a failure to read: the row's status is `fail`.
+   */
+  unanswered_ms?: number;
 }
 
 /** The node-mixin's NodeSystemSaturation threshold: load1 per CPU above 2. */
@@ -157,6 +163,8 @@ function figuresOfSnapshots(
   const instance = instanceOf(e.url);
   const failed = [first, second].find((r) => r.status === 'rejected');
   const source: LoadSource = e.kind === 'stub_status' ? 'stub_status' : 'process';
+  const hang = unanswered(first, second, config);
+  if (hang !== null) return hungRow({ instance, source, endpoint: e.url }, first, hang, config);
   if (failed || first.status !== 'fulfilled' || second.status !== 'fulfilled')
     return row({ instance, source, endpoint: e.url }, {}, config, errorMessage(failed?.reason));
   if (e.kind === 'stub_status') {
@@ -184,6 +192,40 @@ function figuresOfSnapshots(
   return row({ instance, source: scraped, endpoint: e.url }, { ...rest, memory_limit_bytes: limit }, config);
 }
 
+/** The read that did not answer within the playbook's `timeout_ms`, as that many ms; null when none hung. */
+function unanswered(
+  first: PromiseSettledResult<Snapshot>,
+  second: PromiseSettledResult<Snapshot>,
+  config: LoadCheckConfig,
+): number | null {
+  if (config.timeout_ms === undefined) return null;
+  const hung = [first, second].some(
+    (r) => r.status === 'rejected' && classifyNetworkError(r.reason) === 'timeout',
+  );
+  return hung ? config.timeout_ms : null;
+}
+
+/**
+ * An instance whose metrics endpoint hung: what the first read gave when it answered (a
+ * Node process's event-loop lag says CPU-bound by itself), and the hang, as evidence.
+ */
+function hungRow(
+  base: { instance: string; source: LoadSource; endpoint: string },
+  first: PromiseSettledResult<Snapshot>,
+  ms: number,
+  config: LoadCheckConfig,
+): LoadEvidence {
+  const said =
+    first.status === 'fulfilled' && base.source === 'process'
+      ? figuresFromOneScrape(first.value, { memoryLimitBytes: config.memory_limit_bytes })
+      : null;
+  const words = `no answer within ${ms} ms: busy or hung`;
+  if (!said) return { ...row(base, {}, config, words), status: 'fail', unanswered_ms: ms };
+  const cores = said.source === 'process' ? config.cores : said.figures.cpu_cores;
+  const r = row({ ...base, source: said.source }, { ...said.figures, cpu_cores: cores }, config);
+  return { ...r, status: 'fail', unanswered_ms: ms };
+}
+
 /** Reads every scrape and stub_status endpoint twice, `sample_interval_ms` apart, for rates. */
 async function fromEndpoints(
   config: LoadCheckConfig,
@@ -196,10 +238,12 @@ async function fromEndpoints(
     ...(config.stub_status ?? []).map((url) => ({ url, kind: 'stub_status' as const })),
   ];
   if (endpoints.length === 0) return [];
+  // A hang past the playbook's timeout_ms (the proxy's own) is known: no need to wait longer.
+  const readMs = config.timeout_ms === undefined ? timeoutMs : Math.min(timeoutMs, config.timeout_ms);
   const read = () =>
     Promise.allSettled(
       endpoints.map((e) =>
-        fetchText(e.url, timeoutMs, ctx.signal, { maxBytes: BODY_LIMITS[e.kind], authorization }),
+        fetchText(e.url, readMs, ctx.signal, { maxBytes: BODY_LIMITS[e.kind], authorization }),
       ),
     );
   // The second read starts one interval after the first began, not after it answered: a busy
@@ -256,6 +300,8 @@ function describe(evidence: readonly LoadEvidence[]): string {
         : `${e.instance} load ${e.load} per CPU`,
     );
   for (const e of errored) parts.push(`${e.source} ${e.endpoint}: ${e.error}`);
+  for (const e of evidence.filter((r) => r.unanswered_ms !== undefined && !r.error))
+    parts.push(`${e.endpoint} did not answer its second read within ${e.unanswered_ms} ms: busy or hung`);
   for (const e of evidence.filter((r) => r.truncated_at_bytes !== undefined))
     parts.push(
       `${e.endpoint} answered more than gatewatch reads: cut at ${sizeText(e.truncated_at_bytes ?? 0)}`,

@@ -95,3 +95,38 @@ export function figuresFromScrapes(
   if (b.samples.some((s) => s.name === 'process_cpu_seconds_total')) return processFigures(a, b, opts);
   return null;
 }
+
+/**
+ * What one scrape says on its own, when the second never came (the instance hung): no CPU
+ * rate, but a Node process's event-loop lag (p99 since the scrape before, or since it
+ * started), its memory, a host's memory and load. Null when it exposes neither kind.
+ */
+export function figuresFromOneScrape(
+  snapshot: Snapshot,
+  opts: { memoryLimitBytes?: number },
+): { source: ScrapeFigures['source']; figures: Omit<ScrapeFigures, 'source'> } | null {
+  const samples = parseExposition(snapshot.text);
+  if (samples.some((s) => s.name === 'node_cpu_seconds_total')) {
+    const { source, ...figures } = nodeFigures(samples, samples);
+    return { source, figures: { ...figures, cpu: null } };
+  }
+  if (!samples.some((s) => s.name === 'process_cpu_seconds_total')) return null;
+  const rss = sumOf(samples, 'process_resident_memory_bytes');
+  const started = sumOf(samples, 'process_start_time_seconds');
+  return {
+    source: 'process',
+    figures: {
+      cpu: null,
+      memory: rss !== null && opts.memoryLimitBytes ? round(rss / opts.memoryLimitBytes, 3) : null,
+      load: null,
+      cpu_cores: null,
+      memory_bytes: rss,
+      loop_lag_s: sumOf(samples, 'nodejs_eventloop_lag_p99_seconds'),
+      uptime_s:
+        started !== null
+          ? round(Math.max(0, (performance.timeOrigin + snapshot.at) / 1000 - started), 1)
+          : null,
+      memory_growth_bytes_per_s: null,
+    },
+  };
+}

@@ -1,5 +1,14 @@
 import type { DatabaseEvidence } from '../../checks/database/check.js';
-import { clamp, database, deadTargets, percent, troubleSeen } from '../evidence.js';
+import {
+  cap,
+  clamp,
+  database,
+  dbLabel,
+  deadTargets,
+  otherDatabases,
+  percent,
+  troubleSeen,
+} from '../evidence.js';
 import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
@@ -51,7 +60,7 @@ export const dbSaturated: Rule = (ev) => {
     return {
       cause: 'db_saturated',
       confidence: clamp(0.7 + (db.slow ? 0.1 : 0) + (seen ? 0.05 : seen === false ? -0.25 : 0)),
-      summary: `The ${db.kind} database ${db.target} is out of CPU: ${b} sessions run at once on its ${db.cores} cores${db.slow ? `, and round trips take ${db.p95_ms} ms at p95` : ''}.`,
+      summary: `${cap(dbLabel(db))} is out of CPU: ${b} sessions run at once on its ${db.cores} cores${db.slow ? `, and round trips take ${db.p95_ms} ms at p95` : ''}.`,
       actions: [
         `Find the statements that burn it: ${db.kind === 'mysql' ? '`SELECT * FROM sys.statement_analysis ORDER BY total_latency DESC LIMIT 10;`' : '`SELECT query, calls, total_exec_time FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10;`'} — a missing index turns one query into a CPU hog.`,
         `If the work is necessary, give the database more CPU (a larger instance than ${db.cores} cores) or move reads to a replica.`,
@@ -65,7 +74,7 @@ export const dbSaturated: Rule = (ev) => {
   return {
     cause: 'db_saturated',
     confidence: clamp((c ? 0.8 : 0.7) + (seen ? 0.1 : seen === false ? -0.25 : 0)),
-    summary: `The ${db.kind} database ${db.target} is out of connections: ${figures}.`,
+    summary: `${cap(dbLabel(db))} is out of connections: ${figures}${otherDatabases(ev, db)}.`,
     actions: [
       whoHolds(db),
       ...(idleAction(db) ? [idleAction(db) as string] : []),

@@ -1,9 +1,12 @@
 import type { DatabaseEvidence, LongQuery } from '../../checks/database/check.js';
 import {
+  cap,
   clamp,
   database,
+  dbLabel,
   deadTargets,
   logCount,
+  otherDatabases,
   resettingTargets,
   statusCount,
   targets,
@@ -41,6 +44,15 @@ function blockerAction(db: DatabaseEvidence, id: number): string {
     ? `its last statement ${quoted(own.query)}, ${own.state ?? 'running'} for ${own.seconds} s`
     : 'its statement is not visible to gatewatch';
   return `Session ${id} holds the lock${lock ? ` (${lock})` : ''} that ${victims.length === 1 ? '1 session waits' : `${victims.length} sessions wait`} on (${detail}). End it: ${terminate(db, id)}`;
+}
+
+/** Where to look when nothing in the evidence names the statement the database is busy with. */
+function busyWith(db: DatabaseEvidence): string {
+  if (db.kind === 'redis')
+    return /^BUSY/.test(db.error ?? '')
+      ? 'Redis is running a script past its time limit and answers every other client BUSY: stop it with `redis-cli SCRIPT KILL` (`SHUTDOWN NOSAVE` if it has written), then find the script in the app.'
+      : 'Redis runs one command at a time: a long one (KEYS, a big DEL or SORT, DEBUG SLEEP, a slow Lua script) blocks every client. Once it answers, `redis-cli SLOWLOG GET 10` names it.';
+  return `Find what the database is busy with: ${db.kind === 'mysql' ? '`SHOW FULL PROCESSLIST;`' : "`SELECT pid, now() - query_start AS age, wait_event_type, query FROM pg_stat_activity WHERE state <> 'idle' ORDER BY age DESC;`"}`;
 }
 
 /**
@@ -88,18 +100,14 @@ export const dbSlow: Rule = (ev) => {
   return {
     cause: 'db_slow',
     confidence: clamp((locks ? 0.85 : long ? 0.75 : 0.6) + (seen ? 0.05 : -0.1)),
-    summary: `The ${db.kind} database ${db.target} is slow, not overloaded: ${parts.join('; ')}.`,
+    summary: `${cap(dbLabel(db))} is slow, not overloaded: ${parts.join('; ')}${otherDatabases(ev, db)}.`,
     actions: [
       ...blockers.map((id) => blockerAction(db, id)),
       ...others.map(
         (q) =>
           `Query ${q.id} has run ${q.seconds} s${q.user ? ` as ${q.user}` : ''}: ${quoted(q.query)}. Cancel it: ${cancel(db, q.id)}`,
       ),
-      ...(locks === 0 && long === 0
-        ? [
-            `Find what the database is busy with: ${db.kind === 'mysql' ? '`SHOW FULL PROCESSLIST;`' : "`SELECT pid, now() - query_start AS age, wait_event_type, query FROM pg_stat_activity WHERE state <> 'idle' ORDER BY age DESC;`"}`,
-          ]
-        : []),
+      ...(locks === 0 && long === 0 ? [busyWith(db)] : []),
       'Then find why it ran so long (a migration, a missing index, a transaction left open by a job) before it happens again.',
     ],
   };

@@ -1,5 +1,5 @@
 import type { DatabaseEvidence, DbOutcome } from '../../checks/database/check.js';
-import { clamp, database, troubleSeen } from '../evidence.js';
+import { cap, clamp, database, dbLabel, otherDatabases, troubleSeen } from '../evidence.js';
 import type { Rule } from '../types.js';
 import { defineCause } from './cause.js';
 
@@ -38,7 +38,7 @@ export const dbUnavailable: Rule = (ev) => {
   return {
     cause: 'db_unavailable',
     confidence: clamp(seen === true ? 0.9 : seen === null ? 0.75 : 0.5),
-    summary: `The ${db.kind} database ${db.target} ${db.outcome === 'auth' ? 'rejects the credentials' : db.outcome === 'refused' ? 'refuses connections' : 'cannot be reached'}${seen ? ', so the app behind the proxy fails its requests' : ''}.`,
+    summary: `${cap(dbLabel(db))} ${db.outcome === 'auth' ? 'rejects the credentials' : db.outcome === 'refused' ? 'refuses connections' : 'cannot be reached'}${seen ? ', so the app behind the proxy fails its requests' : ''}${otherDatabases(ev, db)}.`,
     actions: [
       ...(step ? [step(db)] : []),
       'Once it accepts connections, confirm the app answers its health check and the proxy stops returning 502.',

@@ -1,10 +1,14 @@
 import {
+  cap,
   clamp,
   database,
+  databases,
+  dbLabel,
   dependencies,
   dominantLog,
   gatewayErrorsNow,
   hostPort,
+  hungInstances,
   loadRows,
   logActive,
   percent,
@@ -46,6 +50,19 @@ export const upstreamTimeout: Rule = (ev) => {
         'Re-run the checks while the 502s are happening.',
       ],
     };
+  // An instance that does not even answer its own metrics within the proxy's timeout is not
+  // shown idle: busy (a Node event loop blocked by work, behind its queue) or hung. Say so.
+  const hung = hungInstances(ev);
+  if (hung.length > 0)
+    return {
+      cause: 'unknown',
+      confidence: 0.35,
+      summary: `${slow.length ? slow.map(hostPort).join(', ') : 'The upstream'} answer${slow.length === 1 ? 's' : ''} too slowly, and ${hung.map((r) => r.instance).join(', ')} did not answer ${hung.length === 1 ? 'its' : 'their'} own metrics within ${hung[0]!.unanswered_ms} ms either: busy (saturated) or hung, and nothing here tells which.`,
+      actions: [
+        `Look at ${hung.map((r) => r.instance).join(', ')} now: a process at 100% CPU (\`top\`, \`pidstat 1\`) is saturated — scale out; one idle but stuck (a deadlock, a stop-the-world GC, a blocked event loop) needs a thread dump (\`SIGQUIT\` for a JVM, \`py-spy dump\`, Node's --inspect).`,
+        'Re-run the checks with a longer load `timeout_ms` if the metrics endpoint is merely slow.',
+      ],
+    };
   const signals = [slow.length > 0, logSays, gateway504].filter(Boolean).length;
   // A load check that could not read busy instances hints at saturation, not at waiting.
   const loadFailed = ev.results.some((r) => r.name === 'load' && r.status === 'error');
@@ -66,7 +83,7 @@ export const upstreamTimeout: Rule = (ev) => {
       `Find what the app on ${list} waits for: its slowest requests and their downstream calls, a thread/worker pool that is full, a stuck job (a thread dump or \`SIGQUIT\` for a JVM, \`py-spy dump\`, Node's --inspect).`,
       ...(db && db.outcome === 'ok'
         ? [
-            `The ${db.kind} database answers in ${db.p95_ms ?? '?'} ms at p95, so look at the other dependencies first.`,
+            `${cap(dbLabel(db))} answers in ${db.p95_ms ?? '?'} ms at p95${databases(ev).length > 1 ? ' (the worst of the databases)' : ''}, so look at the other dependencies first.`,
           ]
         : []),
       ...(loadFailed

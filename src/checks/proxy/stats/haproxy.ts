@@ -168,7 +168,8 @@ export function parseHaproxyMetrics(text: string, backend: string | undefined) {
       address: null,
       state,
       failure: failureOf(state, { status: check }, gauges),
-      detail: [status, check].filter(Boolean).join(' '),
+      // No current check result: a check is in progress (the exporter lists finished results only).
+      detail: check ? `${status} ${check}` : state === 'down' ? `${status}, check in progress` : status,
       counters: defined({
         stot: value('haproxy_server_sessions_total', proxy, server),
         econ: value('haproxy_server_connection_errors_total', proxy, server),

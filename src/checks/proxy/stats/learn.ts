@@ -72,6 +72,21 @@ function failureNow(v: UpstreamView, rates: Record<string, number>): UpstreamFai
   return null;
 }
 
+/**
+ * A server down at both reads whose second read does not say how (HAProxy's Prometheus
+ * exporter shows no check result while a check is in progress, more often on a busy
+ * host) fails the way the first read said.
+ */
+function howItFailed(view: ProxyView, before: UpstreamView | undefined): ProxyView {
+  if (view.state !== 'down' || view.failure !== 'unhealthy') return view;
+  if (before?.state !== 'down' || !before.failure || before.failure === 'unhealthy') return view;
+  return {
+    ...view,
+    failure: before.failure,
+    detail: `${before.detail} (at the first read; ${view.detail} at the second)`,
+  };
+}
+
 function asEvidence(
   view: ProxyView,
   address: string | null,
@@ -218,9 +233,10 @@ async function compare(
   const views = second.upstreams
     .filter((u) => u.state !== 'maint')
     .map(({ address, ...u }) => {
-      const rates = ratesBetween(earlier.get(keyOf(u))?.counters ?? {}, u.counters, ms);
+      const before = earlier.get(keyOf(u));
+      const rates = ratesBetween(before?.counters ?? {}, u.counters, ms);
       const view: ProxyView = { ...u, rates, failure: failureNow({ address, ...u }, rates) };
-      return { address, view };
+      return { address, view: howItFailed(view, before) };
     });
   const probes = await probeLearned(views, second.says_how, timeoutMs, ctx);
   const firstBackends = new Map(first.backends.map((b) => [b.name, b]));
