@@ -103,7 +103,13 @@ function summarise(base: UpstreamEvidence, probes: readonly Probe[]): UpstreamEv
   };
 }
 
-function emptyEvidence(target: string, host: string, port: number, role: UpstreamEvidence['role']) {
+/** A target's evidence before any probe: healthy until a probe (or the proxy's own view) says otherwise. */
+export function emptyUpstreamEvidence(
+  target: string,
+  host: string,
+  port: number,
+  role: UpstreamEvidence['role'],
+) {
   return {
     target,
     host,
@@ -132,7 +138,7 @@ async function probeSocket(target: string, config: UpstreamCheckConfig, ctx: Che
   );
   const ok = probes.find((p) => p.outcome === 'ok');
   return summarise(
-    { ...emptyEvidence(target, path, 0, 'target'), connect_ms: ok ? round(ok.ms) : null },
+    { ...emptyUpstreamEvidence(target, path, 0, 'target'), connect_ms: ok ? round(ok.ms) : null },
     probes,
   );
 }
@@ -158,7 +164,7 @@ async function probeOne(
   const url = new URL(target);
   const host = hostOf(url);
   const port = portOf(url);
-  const base: UpstreamEvidence = emptyEvidence(target, host, port, role);
+  const base: UpstreamEvidence = emptyUpstreamEvidence(target, host, port, role);
   let addresses: string[];
   try {
     const r = await resolve(host);

@@ -2,7 +2,7 @@ import { Agent } from 'undici';
 import type { ProxyStatsConfig } from '../../../playbooks/schema.js';
 import { round } from '../../stats.js';
 import type { CheckContext } from '../../types.js';
-import { probeTarget, type UpstreamEvidence } from '../../upstream/check.js';
+import { emptyUpstreamEvidence, probeTarget, type UpstreamEvidence } from '../../upstream/check.js';
 import { authHeaders, remoteFailure, shownUrl } from '../remote.js';
 import { STATS_READERS } from './registry.js';
 import type { BackendView, StatsSnapshot, UpstreamFailure, UpstreamView } from './types.js';
@@ -93,24 +93,12 @@ function asEvidence(
   probe: UpstreamEvidence | undefined,
 ): LearnedUpstream {
   const { host, port } = hostAndPort(address, view.name);
+  const target = address
+    ? `${view.backend ? `${view.backend}/` : ''}${view.name} (${address})`
+    : `${view.backend ?? ''}/${view.name}`;
   const base: LearnedUpstream = {
-    target: address
-      ? `${view.backend ? `${view.backend}/` : ''}${view.name} (${address})`
-      : `${view.backend ?? ''}/${view.name}`,
-    host,
-    port,
-    outcome: 'ok',
-    status: 'ok',
-    probes: 0,
-    failures: 0,
-    outcomes: {},
-    http_status: null,
+    ...emptyUpstreamEvidence(target, host, port, 'target'),
     addresses: /^[\d.]+$|:/.test(host) ? [host] : [],
-    dns_ms: null,
-    connect_ms: null,
-    p50_ms: null,
-    p95_ms: null,
-    error: null,
     proxy_view: view,
   };
   const said = `the proxy says: ${view.detail}`;
