@@ -182,17 +182,22 @@ describe('scenario worlds decided by the database', () => {
       'the report to run over a second',
     );
     for (let i = 0; i < 3; i++) await (await fetch(`${nginx.url}/healthz`)).arrayBuffer();
-    pb.write('resets-with-report', {
-      proxy: nginxSampling(nginx),
-      upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
-      database: {
-        kind: 'postgres',
-        url_env: 'CHECKOUT_DB_URL',
-        long_query_seconds: 1,
-        thresholds: { connections: 0.8 },
+    pb.write(
+      'resets-with-report',
+      {
+        proxy: nginxSampling(nginx),
+        upstream: { targets: [app.url], probes: 2, timeout_ms: 800 },
+        database: {
+          kind: 'postgres',
+          url_env: 'CHECKOUT_DB_URL',
+          long_query_seconds: 1,
+          thresholds: { connections: 0.8 },
+        },
+        changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
       },
-      changes: { window_minutes: 60, git: { repo: repo.dir, paths: [] } },
-    });
+      // Five probes and three readings of a nearly full server: room for all of them on a loaded machine.
+      { check_ms: 8000, total_ms: 12000 },
+    );
     const v = await check('resets-with-report', pb.dir, { CHECKOUT_DB_URL: db.url });
     table.judge('resets + long report + idle slots', v, {
       cause: 'upstream_crash',
@@ -201,7 +206,11 @@ describe('scenario worlds decided by the database', () => {
     });
     const evidence = v.checks.find((c) => c.name === 'database')!.evidence[0] as {
       long_queries: { state: string | null }[];
+      notes?: string[];
     };
-    expect(evidence.long_queries.map((q) => q.state)).toEqual(['active']);
+    expect(
+      evidence.long_queries.map((q) => q.state),
+      JSON.stringify(evidence),
+    ).toEqual(['active']);
   });
 });
