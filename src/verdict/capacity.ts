@@ -33,9 +33,13 @@ export interface FleetLoad {
 
 /** An outlier uses at least this share of the threshold (low: on a machine busy with other work a runaway thread may get a tenth of a core)… */
 const SKEW_MIN_OF_THRESHOLD = 0.1;
-/** …and this many times its peers' median (plus a floor, so idle peers at 0% do not make 2% an outlier). */
+/**
+ * …and this many times its peers' median plus a floor of 8 points, so an idle
+ * fleet's everyday unevenness (one instance at 9% running a cron, peers at 1%)
+ * is no outlier, while a runaway given a fifth of a core still is.
+ */
 const SKEW_RATIO = 4;
-const SKEW_FLOOR = 0.05;
+const SKEW_FLOOR = 0.08;
 
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -68,7 +72,6 @@ export function instanceList(rows: readonly LoadEvidence[], resource: LoadResour
     .join(', ');
 }
 
-/** The resource that strains the fleet most (mean against its threshold), with the figures capacity needs. */
 /**
  * The utilisation capacity is computed from. A process whose event loop never
  * idles uses all it is given: at least its whole capacity, even when a shared
@@ -80,6 +83,7 @@ export function utilisation(r: LoadEvidence, resource: LoadResource): number | n
   return v;
 }
 
+/** The resource that strains the fleet most (mean against its threshold), with the figures capacity needs. */
 export function fleetLoad(ev: Evidence): FleetLoad | null {
   const rows = loadRows(ev);
   let best: FleetLoad | null = null;

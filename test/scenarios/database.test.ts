@@ -170,12 +170,16 @@ describe('scenario worlds decided by the database', () => {
     await sessions[0]!.query('SELECT 1');
     await sessions[1]!.query('BEGIN');
     await sessions[1]!.query('SELECT count(*) FROM orders');
+    // Watch this report's own backend: an earlier world's sleeper must not stand in for it.
+    const reportPid = (await sessions[2]!.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
     sessions[2]!.query('SELECT pg_sleep(40)').catch(() => {});
     await waitFor(
       async () =>
         (
           await admin.query(
-            "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1.2 s'",
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1.2 s'",
+            [reportPid],
           )
         ).rowCount,
       10_000,

@@ -78,6 +78,10 @@ describe('a partially saturated fleet (hot-instance)', () => {
     { name: 'the whole fleet is hot', e: ev(load(loadRow('a:1', 0.99), loadRow('b:1', 0.95))) },
     { name: 'nobody is hot', e: ev(load(loadRow('a:1', 0.5), loadRow('b:1', 0.5))) },
     {
+      name: 'an idle fleet, one instance running a cron (9% against 1%)',
+      e: ev(load(loadRow('a:1', 0.09), loadRow('b:1', 0.01), loadRow('c:1', 0.01))),
+    },
+    {
       name: 'an uneven but idle fleet (4% against 0.5%)',
       e: ev(load(loadRow('a:1', 0.04), loadRow('b:1', 0.005), loadRow('c:1', 0.005))),
     },
