@@ -48,7 +48,7 @@ export class LocalSlack {
   readonly messages: PrintedMessage[] = [];
   private server?: Server;
   private seq = 0;
-  private listeners: (() => void)[] = [];
+  private readonly arrivals = new Arrivals();
   url = '';
 
   async start(): Promise<this> {
@@ -58,7 +58,7 @@ export class LocalSlack {
         const args = decode(String(req.headers['content-type'] ?? ''), raw);
         this.calls.push({ method, args, at: Date.now() });
         const body = this.answer(method, args);
-        for (const l of [...this.listeners]) l();
+        this.arrivals.notify();
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify(body));
       });
@@ -88,24 +88,7 @@ export class LocalSlack {
 
   /** Resolves when `predicate` holds, checking after every call; rejects after `timeoutMs`. */
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const v = predicate();
-        if (!v) return;
-        cleanup();
-        resolve(v);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`local Slack: nothing arrived within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners = this.listeners.filter((l) => l !== check);
-      };
-      this.listeners.push(check);
-      check();
-    });
+    return this.arrivals.waitFor(predicate, timeoutMs, () => 'local Slack: nothing arrived');
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -157,4 +140,42 @@ export function transcriptOf(messages: readonly PrintedMessage[]): string {
     }
   }
   return out.join('\n');
+}
+
+/**
+ * Waiting on a stand-in server without polling: every arrival (a call, a post)
+ * re-checks the pending conditions. The demo's printer and the tests' fake share it.
+ */
+export class Arrivals {
+  private listeners: (() => void)[] = [];
+
+  notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Resolves when `predicate` holds; rejects after `timeoutMs` with `describe()` in the message. */
+  waitFor<T>(
+    predicate: () => T | undefined | false | null,
+    timeoutMs: number,
+    describe: () => string,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const v = predicate();
+        if (!v) return;
+        cleanup();
+        resolve(v);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${describe()}: condition not met within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== check);
+      };
+      this.listeners.push(check);
+      check();
+    });
+  }
 }

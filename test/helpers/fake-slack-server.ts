@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { transcriptOf } from '../../src/demo/local-slack.js';
+import { Arrivals, transcriptOf } from '../../src/demo/local-slack.js';
 
 /** One call the stand-in received, with its arguments decoded as Slack decodes them. */
 export interface SlackCall {
@@ -103,7 +103,7 @@ export class FakeSlack {
   private readonly faults = new Map<string, Fault[]>();
   private server?: Server;
   private seq = 0;
-  private listeners: (() => void)[] = [];
+  private readonly arrivals = new Arrivals();
   url = '';
 
   async start(port = 0): Promise<this> {
@@ -155,7 +155,7 @@ export class FakeSlack {
     if (!next || !('drop' in next)) return false;
     this.faults.get(method)!.shift();
     this.calls.push({ method, args: {}, at: Date.now(), token: null });
-    for (const l of [...this.listeners]) l();
+    this.arrivals.notify();
     return true;
   }
 
@@ -173,29 +173,11 @@ export class FakeSlack {
 
   /** Resolves when `predicate` holds, checking after every call; rejects after `timeoutMs`. */
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const v = predicate();
-        if (v) {
-          cleanup();
-          resolve(v);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `fake Slack: condition not met within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`,
-          ),
-        );
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners = this.listeners.filter((l) => l !== check);
-      };
-      this.listeners.push(check);
-      check();
-    });
+    return this.arrivals.waitFor(
+      predicate,
+      timeoutMs,
+      () => `fake Slack (calls: ${this.calls.map((c) => c.method).join(', ')})`,
+    );
   }
 
   private channelId(name: string): string {
@@ -214,7 +196,7 @@ export class FakeSlack {
     if (url.pathname.startsWith('/response/')) {
       const body = decode(String(req.headers['content-type'] ?? ''), raw.toString('utf8'));
       this.responses.push({ id: url.pathname.slice('/response/'.length), body, at: Date.now() });
-      for (const l of [...this.listeners]) l();
+      this.arrivals.notify();
       return { status: 200, body: { ok: true } };
     }
     if (url.pathname.startsWith('/upload/')) {
@@ -254,7 +236,7 @@ export class FakeSlack {
       if (!token) return { status: 200, body: { ok: false, error: 'not_authed' } };
       return { status: 200, body: this.answer(method, args) };
     } finally {
-      for (const l of [...this.listeners]) l();
+      this.arrivals.notify();
     }
   }
 
