@@ -30,6 +30,8 @@ import { type PrivateRedis, startRedis } from '../test/helpers/redis.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const SECONDS_EACH = Number(process.env.SECONDS_EACH ?? 6);
+/** The load alternates between the two servers in slices this long (ms). */
+const SLICE_MS = Number(process.env.SLICE_MS ?? 1000);
 const ROUNDS = [1, 2];
 const STORM = Number(process.env.STORM ?? 10_000);
 const CONNECTIONS = 32;
@@ -84,16 +86,23 @@ function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // With BENCH_NODE_FLAGS (--trace-gc, say), what the flags print on stdout is shown too.
+    stdio: ['ignore', process.env.BENCH_NODE_FLAGS ? 'inherit' : 'ignore', 'inherit'],
   });
   return proc;
 }
 
-async function stop(proc: ChildProcess): Promise<void> {
+/**
+ * With CPU_PROF_DIR set, each server of the throughput rounds writes a V8 CPU profile there;
+ * BENCH_NODE_FLAGS (space-separated) are given to both servers' node, e.g. `--trace-gc`.
+ */
+const CPU_PROF_DIR = process.env.CPU_PROF_DIR;
+
+async function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (proc.exitCode !== null) return;
   await new Promise<void>((resolve) => {
     proc.once('exit', () => resolve());
-    proc.kill('SIGKILL');
+    proc.kill(signal);
   });
 }
 
@@ -151,13 +160,20 @@ async function redisCpuMs(redis: PrivateRedis): Promise<number> {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
-/** Keeps IN_FLIGHT requests going for `ms`, over CONNECTIONS keep-alive connections. */
+/** What one slice of load saw: requests answered 202, others, latencies (ms), elapsed ms. */
+interface Slice {
+  accepted: number;
+  refused: number;
+  latencies: number[];
+  elapsedMs: number;
+}
+
+/** Keeps IN_FLIGHT requests going for `ms` through `pool` (CONNECTIONS keep-alive connections). */
 async function load(
-  base: string,
+  pool: Pool,
   ms: number,
   next: () => { body: string; headers: Record<string, string> },
-): Promise<LoadResult> {
-  const pool = new Pool(base, { connections: CONNECTIONS, pipelining: 2 });
+): Promise<Slice> {
   const latencies: number[] = [];
   let accepted = 0;
   let refused = 0;
@@ -179,13 +195,17 @@ async function load(
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  const elapsed = performance.now() - started;
-  await pool.close();
-  const sorted = Float64Array.from(latencies).sort();
+  return { accepted, refused, latencies, elapsedMs: performance.now() - started };
+}
+
+function summary(slices: readonly Slice[]): LoadResult {
+  const accepted = slices.reduce((n, s) => n + s.accepted, 0);
+  const elapsed = slices.reduce((n, s) => n + s.elapsedMs, 0);
+  const sorted = Float64Array.from(slices.flatMap((s) => s.latencies)).sort();
   return {
     rate: accepted / (elapsed / 1000),
     accepted,
-    refused,
+    refused: slices.reduce((n, s) => n + s.refused, 0),
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
@@ -206,8 +226,50 @@ function playbooksDir(upstream?: string): string {
   return dir;
 }
 
+/** One server of the throughput comparison, running for the whole comparison. */
+interface Contender {
+  kind: 'bare' | 'gatewatch';
+  proc: ChildProcess;
+  pool: Pool;
+  peakRss: number;
+}
+
+async function startContender(kind: Contender['kind'], redisUrl: string, cli: string, dir: string) {
+  const port = await freePort();
+  const prefix = `{bench-${kind}-${randomUUID().slice(0, 8)}}`;
+  const profile = [
+    ...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []),
+    ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
+  const proc =
+    kind === 'bare'
+      ? spawnNode([...profile, '--import', 'tsx', join(ROOT, 'bench/ingest-bare-server.ts')], {
+          PORT: String(port),
+          REDIS_URL: redisUrl,
+          REDIS_PREFIX: prefix,
+          SECRET,
+        })
+      : spawnNode([...profile, cli, 'serve'], {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          REDIS_URL: redisUrl,
+          REDIS_PREFIX: prefix,
+          PLAYBOOKS_DIR: dir,
+          PAGERDUTY_WEBHOOK_SECRETS: SECRET,
+        });
+  const base = `http://127.0.0.1:${port}`;
+  await healthy(base, kind === 'bare' ? '/' : '/healthz');
+  return { kind, proc, pool: new Pool(base, { connections: CONNECTIONS, pipelining: 2 }), peakRss: 0 };
+}
+
+/**
+ * Both servers run side by side on the same Redis, and the load alternates between them in
+ * SLICE_MS slices (who goes first alternates too), so a neighbour's burst of CPU on a shared
+ * machine falls on both alike instead of on one server's whole round. A round is SECONDS_EACH
+ * seconds of load on each server; the servers keep running from round to round, so anything that
+ * grows with the alerts ingested shows as a slower later round.
+ */
 async function throughput(redis: PrivateRedis, cli: string) {
-  const redisUrl = redis.url;
   const dir = playbooksDir();
   let n = 0;
   // Distinct PagerDuty incidents over 100 services: each service's first opens an incident and
@@ -217,52 +279,54 @@ async function throughput(redis: PrivateRedis, cli: string) {
     return delivery(`PBENCH${n}`, `PSVC${n % SERVICES}`);
   };
   const results: Record<string, LoadResult> = {};
+  const contenders: Contender[] = [];
   try {
-    // Alternating rounds, so a neighbour's burst of CPU on a shared machine hits both alike.
-    for (const [round, kind] of ROUNDS.flatMap((r) =>
-      (['bare', 'gatewatch'] as const).map((k) => [r, k] as const),
-    )) {
-      const port = await freePort();
-      const prefix = `{bench-${kind}-${randomUUID().slice(0, 8)}}`;
-      const proc =
-        kind === 'bare'
-          ? spawnNode(['--import', 'tsx', join(ROOT, 'bench/ingest-bare-server.ts')], {
-              PORT: String(port),
-              REDIS_URL: redisUrl,
-              REDIS_PREFIX: prefix,
-              SECRET,
-            })
-          : spawnNode([cli, 'serve'], {
-              PORT: String(port),
-              HOST: '127.0.0.1',
-              REDIS_URL: redisUrl,
-              REDIS_PREFIX: prefix,
-              PLAYBOOKS_DIR: dir,
-              PAGERDUTY_WEBHOOK_SECRETS: SECRET,
-            });
-      const base = `http://127.0.0.1:${port}`;
-      try {
-        await healthy(base, kind === 'bare' ? '/' : '/healthz');
-        await load(base, 1000, next); // warm-up: JIT, connections, script cache
-        let peak = memoryMb(proc.pid!).rss;
-        const sampler = setInterval(() => {
-          peak = Math.max(peak, memoryMb(proc.pid!).rss);
-        }, 100);
-        const cpu0 = cpuMs(proc.pid!);
-        const redisCpu0 = await redisCpuMs(redis);
-        const r = await load(base, SECONDS_EACH * 1000, next);
-        clearInterval(sampler);
-        results[`${kind}${round}`] = {
-          ...r,
-          peakRss: Math.max(peak, memoryMb(proc.pid!).peak),
-          serverCpuUs: ((cpuMs(proc.pid!) - cpu0) * 1000) / r.accepted,
-          redisCpuUs: (((await redisCpuMs(redis)) - redisCpu0) * 1000) / r.accepted,
-        };
-      } finally {
-        await stop(proc);
+    for (const kind of ['bare', 'gatewatch'] as const)
+      contenders.push(await startContender(kind, redis.url, cli, dir));
+    // Warm-up: JIT, connections, script cache.
+    for (const c of contenders) await load(c.pool, 1000, next);
+    const sampler = setInterval(() => {
+      for (const c of contenders) c.peakRss = Math.max(c.peakRss, memoryMb(c.proc.pid!).rss);
+    }, 100);
+    try {
+      const slicesEach = Math.max(1, Math.round((SECONDS_EACH * 1000) / SLICE_MS));
+      for (const round of ROUNDS) {
+        const slices = new Map<Contender, Slice[]>(contenders.map((c) => [c, []]));
+        const cpu = new Map<Contender, { server: number; redis: number }>(
+          contenders.map((c) => [c, { server: 0, redis: 0 }]),
+        );
+        for (let i = 0; i < slicesEach; i++) {
+          const order = i % 2 === 0 ? contenders : [...contenders].reverse();
+          for (const c of order) {
+            const cpu0 = cpuMs(c.proc.pid!);
+            const redisCpu0 = await redisCpuMs(redis);
+            slices.get(c)!.push(await load(c.pool, SLICE_MS, next));
+            const used = cpu.get(c)!;
+            used.server += cpuMs(c.proc.pid!) - cpu0;
+            used.redis += (await redisCpuMs(redis)) - redisCpu0;
+          }
+        }
+        for (const c of contenders) {
+          const r = summary(slices.get(c)!);
+          const used = cpu.get(c)!;
+          results[`${c.kind}${round}`] = {
+            ...r,
+            peakRss: Math.max(c.peakRss, memoryMb(c.proc.pid!).rss),
+            serverCpuUs: (used.server * 1000) / r.accepted,
+            redisCpuUs: (used.redis * 1000) / r.accepted,
+          };
+          c.peakRss = 0;
+        }
       }
+    } finally {
+      clearInterval(sampler);
     }
   } finally {
+    for (const c of contenders) {
+      await c.pool.close();
+      // A profile is written on a clean exit only.
+      await stop(c.proc, CPU_PROF_DIR ? 'SIGTERM' : 'SIGKILL');
+    }
     rmSync(dir, { recursive: true, force: true });
   }
   return results;
@@ -371,7 +435,7 @@ async function main() {
     const out = [
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
       `gatewatch: ${build.mode}; load average at the start: ${startLoad}`,
-      `load: ${IN_FLIGHT} requests in flight over ${CONNECTIONS} connections, ${SECONDS_EACH} s per round after a 1 s warm-up`,
+      `load: ${IN_FLIGHT} requests in flight over ${CONNECTIONS} connections, ${SECONDS_EACH} s per server per round in ${SLICE_MS} ms slices alternating between the two servers, after a 1 s warm-up`,
       '',
       '| server | webhooks/s | p50 | p95 | p99 | server CPU/webhook | Redis CPU/webhook | refused | peak RSS |',
       '|---|---|---|---|---|---|---|---|---|',

@@ -218,6 +218,8 @@ function ingested(
   res: IngestResult & { service: string },
   key: string,
 ): void {
+  // One line per webhook: skip building it when info is off.
+  if (!log.isLevelEnabled('info')) return;
   log.info(
     { ...about, incident: res.incident, service: res.service, key, status: res.status },
     'alert ingested',

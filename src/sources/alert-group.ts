@@ -9,7 +9,7 @@ import type { Alert, ParseResult } from './types.js';
  * mixed. Unknown fields are ignored and optional ones may be missing, as the
  * senders add fields over versions.
  */
-const GroupAlert = z.looseObject({
+const GroupAlert = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: z.record(z.string(), z.string()).default({}),
   annotations: z.record(z.string(), z.string()).default({}),
@@ -19,7 +19,7 @@ const GroupAlert = z.looseObject({
   fingerprint: z.string().optional(),
 });
 
-export const AlertGroup = z.looseObject({
+export const AlertGroup = z.object({
   version: z.string().optional(),
   status: z.string().optional(),
   groupKey: z.string().optional(),

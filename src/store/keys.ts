@@ -20,16 +20,25 @@ export interface KeyLayout {
   live: string;
 }
 
+/** What follows the prefix in each layout key; scripts.ts builds the same table in Lua from it. */
+export const LAYOUT_SUFFIXES: Readonly<KeyLayout> = {
+  incident: ':incident:',
+  firing: ':firing:',
+  members: ':members:',
+  pending: ':pending:',
+  open: ':open:',
+  rootsync: ':rootsync:',
+  live: ':live',
+};
+
+export function layoutOf(prefix: string): KeyLayout {
+  const layout = {} as KeyLayout;
+  for (const [name, suffix] of Object.entries(LAYOUT_SUFFIXES)) layout[name as keyof KeyLayout] = prefix + suffix;
+  return layout;
+}
+
 export function incidentKeys(prefix: string) {
-  const layout: KeyLayout = {
-    incident: `${prefix}:incident:`,
-    firing: `${prefix}:firing:`,
-    members: `${prefix}:members:`,
-    pending: `${prefix}:pending:`,
-    open: `${prefix}:open:`,
-    rootsync: `${prefix}:rootsync:`,
-    live: `${prefix}:live`,
-  };
+  const layout = layoutOf(prefix);
   return {
     prefix,
     layout,
@@ -53,6 +62,8 @@ export function incidentKeys(prefix: string) {
     /** Slack posts announced before they are sent, by incident id. */
     slackPosting: (id: string) => `${prefix}:slack-posting:${id}`,
     slackChannels: `${prefix}:slack-channels`,
+    /** Set while the root message of an incident was edited for its count or state less than a gap ago. */
+    rootEdit: (id: string) => `${prefix}:root-edit:${id}`,
     /** Held by the one attempt posting `what` (root, verdict:RUN) of an incident right now. */
     slackLease: (id: string, what: string) => `${prefix}:slack-lease:${id}:${what}`,
   };

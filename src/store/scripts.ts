@@ -1,23 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { KeyLayout } from './keys.js';
+import { LAYOUT_SUFFIXES } from './keys.js';
 
 /**
  * The incident store's transitions, one Lua script each, run atomically inside
  * Redis: webhooks on many servers, workers and Slack buttons racing on one
  * incident all see one consistent record. Each script takes one JSON argument
- * of named fields (`a`); `a.k` holds the keys it is given, `a.layout` the key
- * prefixes (keys.ts) for keys it derives from an incident id or service. All
- * keys share the prefix's `{hash tag}`, so they live in one Redis Cluster slot.
+ * of named fields (`a`); `a.k` holds the keys it is given (sent as KEYS, named by
+ * `a.kn`, so no key travels twice), `L` the key prefixes (keys.ts) for keys it
+ * derives from an incident id or service, built from the store's prefix `a.p`.
+ * All keys share the prefix's `{hash tag}`, so they live in one Redis Cluster slot.
  *
  * Hidden fields of the incident hash (read by scripts only, never by `fromHash`):
  * `_lastAlertMs`, `_openedMs`, `_verdictMs`, `_doneRun` (the run whose verdict is
  * stored), `_recovered` ('1' when that verdict is `recovered`).
  */
 
+const LUA_LAYOUT = Object.entries(LAYOUT_SUFFIXES)
+  .map(([name, suffix]) => `${name} = p .. '${suffix}'`)
+  .join(', ');
+
 const PRELUDE = `
 local a = cjson.decode(ARGV[1])
-local L = a.layout
+local k = {}
+for i, name in ipairs(a.kn) do k[name] = KEYS[i] end
+a.k = k
+local p = a.p or ''
+local L = { ${LUA_LAYOUT} }
 local function num(v) return tonumber(v or '') or 0 end
 local function ms(v) return string.format('%d', v) end
 `;
@@ -44,9 +53,11 @@ end
  * An incident that a `/gateway check` opened is never joined.
  */
 const JOIN_PART = `
-local ended = redis.call('GET', a.k.ended)
+-- One read of the three keys the alert names (a missing key reads false).
+local got = redis.call('MGET', a.k.ended, a.k.alias, a.k.open)
+local ended = got[1]
 if ended and a.onsetMs <= tonumber(ended) then
-  return {redis.call('GET', a.k.alias) or '', 'late', 'resolved', '0', '0', ''}
+  return {got[2] or '', 'late', 'resolved', '0', '0', ''}
 end
 -- One read of what the join needs: state, whether a check run holds it, run, the verdict's run and time.
 local function openState(id)
@@ -55,11 +66,11 @@ local function openState(id)
   if f[1] and f[1] ~= 'resolved' and (f[2] or '') == '' then return f end
   return nil
 end
-local aliased = redis.call('GET', a.k.alias)
+local aliased = got[2]
 local id = aliased
 local f = openState(id)
 if not f then
-  id = redis.call('GET', a.k.open)
+  id = got[3]
   f = openState(id)
 end
 if f then
@@ -69,8 +80,8 @@ if f then
   redis.call('HSET', ik, 'lastAlertAt', a.nowIso, '_lastAlertMs', ms(a.nowMs))
   -- A repeat of a known alert changes no key's membership: only what is new is written.
   if aliased ~= id then redis.call('SET', a.k.alias, id, 'EX', a.aliasTtl) end
-  local fk = L.firing .. id
-  if redis.call('SADD', fk, a.member) == 1 then redis.call('EXPIRE', fk, a.retention) end
+  -- The firing set got its expiry when the incident opened (or reopened) and goes when it ends.
+  redis.call('SADD', L.firing .. id, a.member)
   local run = num(f[3])
   local action = ''
   local mk = L.members .. id
@@ -346,6 +357,15 @@ if redis.call('SET', a.k.delivery, 'pending', 'NX', 'PX', a.pendingMs) then retu
 return redis.call('GET', a.k.delivery)
 `);
 
+/**
+ * Spaces a root message's count and state edits by a.gapMs, whichever worker makes them: 0 when this
+ * edit may go now (the next must wait a.gapMs), else the ms until it may. a.k: gate.
+ */
+export const ROOT_EDIT = script(`${PRELUDE}
+if redis.call('SET', a.k.gate, '1', 'PX', a.gapMs, 'NX') then return 0 end
+return math.max(1, redis.call('PTTL', a.k.gate))
+`);
+
 /** A Lua script with its SHA1, so the common case is one EVALSHA. */
 export interface Script {
   readonly lua: string;
@@ -356,10 +376,10 @@ export function script(lua: string): Script {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** A script's one argument: named fields, `k` the keys it touches, `layout` when it derives keys. */
+/** A script's one argument: named fields, `k` the keys it touches, `p` the store's prefix when it derives keys. */
 export interface ScriptArgs {
   k?: Record<string, string>;
-  layout?: KeyLayout;
+  p?: string;
   [field: string]: unknown;
 }
 
@@ -368,9 +388,12 @@ export interface ScriptArgs {
  * The keys in `args.k` are also declared as KEYS, which routes the call on a Cluster.
  */
 export async function runScript<T>(redis: Redis | Cluster, s: Script, args: ScriptArgs): Promise<T> {
-  const keys = Object.values(args.k ?? {});
-  if (keys.length === 0 && args.layout) keys.push(args.layout.live);
-  const json = JSON.stringify({ k: {}, ...args });
+  const { k, ...fields } = args;
+  const kn = k ? Object.keys(k) : [];
+  const keys = k ? Object.values(k) : [];
+  // A script given no key still names one of the prefix's, to route it on a Cluster.
+  if (keys.length === 0 && args.p !== undefined) keys.push(args.p + LAYOUT_SUFFIXES.live);
+  const json = JSON.stringify({ ...fields, kn });
   try {
     return (await redis.evalsha(s.sha, keys.length, ...keys, json)) as T;
   } catch (err) {

@@ -15,6 +15,7 @@ import {
   OPEN_OR_JOIN,
   REOPEN,
   RESOLVE,
+  ROOT_EDIT,
   runScript,
   type Script,
   type ScriptArgs,
@@ -113,7 +114,7 @@ export class IncidentStore {
   }
 
   private run<T>(s: Script, args: ScriptArgs): Promise<T> {
-    return runScript<T>(this.redis, s, { layout: this.keys.layout, ...args });
+    return runScript<T>(this.redis, s, { p: this.keys.prefix, ...args });
   }
 
   /**
@@ -384,6 +385,14 @@ export class IncidentStore {
     return (
       (await this.redis.set(this.keys.note(externalId, id, run), '1', 'EX', NOTE_CLAIM_TTL_S, 'NX')) === 'OK'
     );
+  }
+
+  /**
+   * Claims the next count or state edit of an incident's root message: 0 when it may be made now
+   * (and none other for `gapMs`), else how many ms until it may.
+   */
+  async claimRootEdit(id: string, gapMs: number): Promise<number> {
+    return this.run<number>(ROOT_EDIT, { k: { gate: this.keys.rootEdit(id) }, gapMs });
   }
 
   /** Gives a note claim back (the call failed), so a retry adds it. */
