@@ -33,7 +33,8 @@ export const LAYOUT_SUFFIXES: Readonly<KeyLayout> = {
 
 export function layoutOf(prefix: string): KeyLayout {
   const layout = {} as KeyLayout;
-  for (const [name, suffix] of Object.entries(LAYOUT_SUFFIXES)) layout[name as keyof KeyLayout] = prefix + suffix;
+  for (const [name, suffix] of Object.entries(LAYOUT_SUFFIXES))
+    layout[name as keyof KeyLayout] = prefix + suffix;
   return layout;
 }
 
