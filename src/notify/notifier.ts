@@ -17,7 +17,17 @@ export interface NotifierDeps {
   log: Logger;
   /** Live edits of the root message are at most this often (Slack: ~1 message/s per channel). */
   rootEditIntervalMs?: number;
+  /** Root edits after the verdict are at least this far apart (default ROOT_EDIT_GAP_MS). */
+  rootEditGapMs?: number;
 }
+
+/**
+ * Edits of a root message after its verdict (the verdict's own, then the storm's count and state) are
+ * at least this far apart, whichever worker makes them: Slack's pace for one message, and the 2 s
+ * windows of ingest's count edits, which a busy worker can start late and the next on time. The
+ * extra 100 ms covers the time between taking the turn and Slack receiving the edit.
+ */
+export const ROOT_EDIT_GAP_MS = 2100;
 
 /** PagerDuty incident ids among the members. */
 function pagerDutyIds(members: readonly Member[]): string[] {
@@ -44,6 +54,15 @@ export function createNotifier(deps: NotifierDeps) {
         return;
       }
       throw err;
+    }
+  }
+
+  /** Waits for the incident's turn to edit its root message (see ROOT_EDIT_GAP_MS). */
+  async function rootEditTurn(id: string) {
+    for (;;) {
+      const wait = await store.claimRootEdit(id, deps.rootEditGapMs ?? ROOT_EDIT_GAP_MS);
+      if (wait <= 0) return;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 
@@ -76,6 +95,7 @@ export function createNotifier(deps: NotifierDeps) {
       if (slack) {
         await slack.postVerdict(inc, verdict, covered);
         // The final edit, after every live one has landed: the root shows the verdict (or how a check ended).
+        await rootEditTurn(inc.id);
         await slack.updateRoot(inc);
       }
       // The opener of a record from before members existed is noted too.
@@ -97,7 +117,10 @@ export function createNotifier(deps: NotifierDeps) {
     },
 
     async sync(inc: Incident) {
-      await slack?.updateRoot(inc);
+      if (!slack) return;
+      await rootEditTurn(inc.id);
+      // Read after the wait, so the edit shows every alert up to now.
+      await slack.updateRoot((await store.get(inc.id)) ?? inc);
     },
   };
 }

@@ -1,6 +1,5 @@
 import type { Logger } from '../log.js';
 import type { EndRules, IncidentStore } from '../store/store.js';
-import { ROOT_SYNC_MS } from './jobs.js';
 import type { IncidentNotifier } from './notify.js';
 
 export interface LifecycleDeps {
@@ -18,21 +17,8 @@ export function durationText(ms: number): string {
   return `${Math.round(ms / 360_000) / 10} h`;
 }
 
-/**
- * Count and state edits of one root message are at least this far apart, across workers: a storm's
- * edit jobs are timed by ingest's 2 s windows, but a busy worker can start one late and the next on
- * time. The extra 100 ms covers the time between the claim and Slack receiving the edit.
- */
-export const ROOT_EDIT_GAP_MS = ROOT_SYNC_MS + 100;
-
 /** Edits the root message to show the incident as it is now (alert count, state, how it ended). */
 export async function syncRootMessage(data: { incidentId: string }, deps: LifecycleDeps): Promise<void> {
-  for (;;) {
-    const wait = await deps.store.claimRootEdit(data.incidentId, ROOT_EDIT_GAP_MS);
-    if (wait <= 0) break;
-    await new Promise((r) => setTimeout(r, wait));
-  }
-  // Read after the wait, so the edit shows every alert up to now.
   const inc = await deps.store.get(data.incidentId);
   if (inc) await deps.notifier.sync(inc);
 }
