@@ -33,12 +33,11 @@ function quoted(text: string): string {
 
 /** Finds the playbook whose `match` fits the alert: any one rule of a playbook is enough. */
 export function matchPlaybook(alert: Alert, playbooks: Iterable<Playbook>): MatchResult {
-  const all = [...playbooks];
   if (alert.service) {
-    const named = all.find((p) => p.service === alert.service);
-    return named ? { playbook: named } : { ignored: `no playbook for service "${alert.service}"` };
+    for (const p of playbooks) if (p.service === alert.service) return { playbook: p };
+    return { ignored: `no playbook for service "${alert.service}"` };
   }
-  for (const p of all) {
+  for (const p of playbooks) {
     const m = p.match;
     if (m.pagerduty_services?.some((id) => alert.serviceIds.includes(id))) return { playbook: p };
     if (labelsMatch(m.labels, alert.labels)) return { playbook: p };

@@ -152,19 +152,20 @@ return {id, 'created', 'triggered', '1', '0', ''}
  * answer just that), else 'claimed': the claim stays pending for ingest to finish and answer.
  */
 export const JOIN_DELIVERED = script(`${PRELUDE}
-if not redis.call('SET', a.k.delivery, 'pending', 'NX', 'PX', a.pendingMs) then
-  return {'held', redis.call('GET', a.k.delivery)}
-end
+-- Nothing runs between this read and the write below (a script is atomic): one write, not claim then answer.
+local held = redis.call('GET', a.k.delivery)
+if held then return {'held', held} end
 local function join()
 ${JOIN_PART}
 end
 local r = join()
-if not r then return {'claimed', '', 'none', '', '0', '0', ''} end
+if not r then r = {'', 'none', '', '0', '0', ''} end
 if r[1] ~= '' and r[5] == '0' and (r[6] == '' or r[6] == 'covered') then
   -- Built as text so the answer reads as ingest's own JSON would: incident, then status.
   redis.call('SET', a.k.delivery, '{"incident":' .. cjson.encode(r[1]) .. ',"status":"duplicate"}', 'EX', a.answerTtl)
   return {'answered', r[1], r[2], r[3], r[4], r[5], r[6]}
 end
+redis.call('SET', a.k.delivery, 'pending', 'PX', a.pendingMs)
 return {'claimed', r[1], r[2], r[3], r[4], r[5], r[6]}
 `);
 
