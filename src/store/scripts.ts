@@ -386,15 +386,17 @@ export interface ScriptArgs {
 
 /**
  * EVALSHA, falling back to EVAL once when Redis has not seen the script (new or restarted server).
- * The keys in `args.k` are also declared as KEYS, which routes the call on a Cluster.
+ * The keys in `args.k` travel once, as KEYS (which routes the call on a Cluster), named in the
+ * argument by `kn`. `args` is the caller's fresh object and is used as is (a webhook's path: no copies).
  */
 export async function runScript<T>(redis: Redis | Cluster, s: Script, args: ScriptArgs): Promise<T> {
-  const { k, ...fields } = args;
-  const kn = k ? Object.keys(k) : [];
+  const { k } = args;
   const keys = k ? Object.values(k) : [];
   // A script given no key still names one of the prefix's, to route it on a Cluster.
   if (keys.length === 0 && args.p !== undefined) keys.push(args.p + LAYOUT_SUFFIXES.live);
-  const json = JSON.stringify({ ...fields, kn });
+  args.k = undefined;
+  args.kn = k ? Object.keys(k) : [];
+  const json = JSON.stringify(args);
   try {
     return (await redis.evalsha(s.sha, keys.length, ...keys, json)) as T;
   } catch (err) {

@@ -113,8 +113,10 @@ export class IncidentStore {
     return this.retentionDays * DAY;
   }
 
+  /** Runs a transition; `args` must be a fresh object (it is sent as built). */
   private run<T>(s: Script, args: ScriptArgs): Promise<T> {
-    return runScript<T>(this.redis, s, { p: this.keys.prefix, ...args });
+    args.p = this.keys.prefix;
+    return runScript<T>(this.redis, s, args);
   }
 
   /**
@@ -125,9 +127,8 @@ export class IncidentStore {
    */
   async openOrJoin(args: TriggerArgs): Promise<OpenOrJoin> {
     const now = args.now ?? new Date();
-    const join = this.joinArgs(args, now);
-    const joined = await this.run<JoinReply>(JOIN, join);
-    return toOpenOrJoin(joined[1] !== 'none' ? joined : await this.create(args, now, join));
+    const joined = await this.run<JoinReply>(JOIN, this.joinArgs(args, now));
+    return toOpenOrJoin(joined[1] !== 'none' ? joined : await this.create(args, now));
   }
 
   /**
@@ -145,13 +146,15 @@ export class IncidentStore {
     | { claim: 'answered'; join: OpenOrJoin }
     | { claim: 'claimed'; join: OpenOrJoin | null }
   > {
-    const join = this.joinArgs(args, args.now ?? new Date());
-    const res = await this.run<['held', string] | ['answered' | 'claimed', ...JoinReply]>(JOIN_DELIVERED, {
-      ...join,
-      k: { ...join.k, delivery: delivery.key },
-      pendingMs: delivery.pendingMs,
-      answerTtl: delivery.answerTtlS,
-    });
+    // One object from the alert to the script's argument: this runs once per webhook of a storm.
+    const join: ScriptArgs = this.joinArgs(args, args.now ?? new Date());
+    join.k!.delivery = delivery.key;
+    join.pendingMs = delivery.pendingMs;
+    join.answerTtl = delivery.answerTtlS;
+    const res = await this.run<['held', string] | ['answered' | 'claimed', ...JoinReply]>(
+      JOIN_DELIVERED,
+      join,
+    );
     if (res[0] === 'held') return { claim: 'held', held: res[1] };
     const [claim, ...reply] = res;
     if (claim === 'answered') return { claim, join: toOpenOrJoin(reply) };
@@ -161,20 +164,21 @@ export class IncidentStore {
   /** The join scripts' argument: the alert's keys, its member record, the windows. */
   private joinArgs(args: TriggerArgs, now: Date) {
     const onsetMs = Date.parse(args.onsetAt);
+    const nowIso = now.toISOString();
     const member: Member = {
       source: args.source,
       key: args.key,
       title: args.title,
       url: args.url ?? null,
-      joinedAt: now.toISOString(),
+      joinedAt: nowIso,
     };
     return {
       k: {
         alias: this.keys.alias(args.source, args.key),
         open: this.keys.open(args.service),
         ended: this.keys.ended(args.source, args.key),
-      },
-      nowIso: now.toISOString(),
+      } as Record<string, string>,
+      nowIso,
       nowMs: now.getTime(),
       aliasTtl: ALIAS_TTL_S,
       retention: this.retentionSeconds,
@@ -186,8 +190,9 @@ export class IncidentStore {
     };
   }
 
-  private create(args: TriggerArgs, now: Date, join: ScriptArgs) {
+  private create(args: TriggerArgs, now: Date) {
     const id = args.preferredId ?? `${args.service}-${randomUUID().slice(0, 8)}`;
+    const join = this.joinArgs(args, now);
     return this.run<JoinReply>(OPEN_OR_JOIN, {
       ...join,
       k: { ...join.k, index: this.keys.index(), serviceIndex: this.keys.index(args.service) },
