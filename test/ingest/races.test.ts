@@ -10,25 +10,14 @@ import { IncidentStore } from '../../src/store/store.js';
 import type { Verdict } from '../../src/verdict/types.js';
 import { FakeSlack } from '../helpers/fake-slack.js';
 import { playbook } from '../helpers/gatewatch.js';
+import { SAMPLE_VERDICT } from '../helpers/lifecycle.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
 import { refusingUpstream, type Upstream } from '../helpers/upstreams.js';
 
 /** Many rounds: a race lost once in a while must still show up. */
 const ROUNDS = 25;
 
-const VERDICT = {
-  service: 'shop',
-  incident: 'x',
-  recommendation: 'fix',
-  cause: 'upstream_down',
-  confidence: 0.9,
-  summary: 'every upstream target refuses',
-  actions: [],
-  trigger: null,
-  capacity: null,
-  checks: [],
-  duration_ms: 1,
-} as unknown as Verdict;
+const VERDICT = SAMPLE_VERDICT;
 
 describe('every lifecycle transition is atomic in Redis: real races', () => {
   let redis: PrivateRedis;

@@ -1,26 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { createNotifier } from '../../src/notify/notifier.js';
 import { syncRootMessage } from '../../src/queue/lifecycle.js';
 import type { SlackThread } from '../../src/slack/thread.js';
 import type { Incident } from '../../src/store/incident.js';
 import { IncidentStore } from '../../src/store/store.js';
-import type { Verdict } from '../../src/verdict/types.js';
+import { lifecycle, SAMPLE_VERDICT } from '../helpers/lifecycle.js';
 import { type PrivateRedis, startRedis } from '../helpers/redis.js';
-
-const VERDICT = {
-  service: 'shop',
-  incident: 'PSHOP',
-  recommendation: 'fix',
-  cause: 'upstream_down',
-  confidence: 0.9,
-  summary: 'every upstream target refuses',
-  actions: [],
-  trigger: null,
-  capacity: null,
-  checks: [],
-  duration_ms: 1,
-} as unknown as Verdict;
 
 /** Slack's pace for edits of one message, as issue 16 asks of the storm's count edits: one per 2 s. */
 const MIN_GAP_MS = 2000;
@@ -56,13 +40,8 @@ describe('root message edits after the verdict are paced across workers', () => 
         edits.push({ at: performance.now(), count: inc.alertCount });
       },
     } as unknown as SlackThread;
-    const notifier = createNotifier({ store, slack, pagerduty: null, log: silentLogger() });
-    const deps = {
-      store,
-      notifier,
-      log: silentLogger(),
-      endRules: { quietMs: 600_000, maxAgeMs: 86_400_000 },
-    };
+    const deps = lifecycle(store, { slack });
+    const { notifier } = deps;
     const gaps = () => {
       const at = edits.map((e) => e.at).sort((a, b) => a - b);
       return at.slice(1).map((t, i) => t - at[i]!);
@@ -89,7 +68,7 @@ describe('root message edits after the verdict are paced across workers', () => 
     const w = await world();
     const inc = (await w.store.get(w.id))!;
     await Promise.all([
-      w.notifier.verdict(inc, VERDICT, { shown: [], total: 0 }),
+      w.notifier.verdict(inc, SAMPLE_VERDICT, { shown: [], total: 0 }),
       syncRootMessage({ incidentId: w.id }, w.deps),
     ]);
     expect(w.edits).toHaveLength(2);
