@@ -218,9 +218,11 @@ function ingested(
   res: IngestResult & { service: string },
   key: string,
 ): void {
-  // One line per webhook: skip building it when info is off.
-  if (!log.isLevelEnabled('info')) return;
-  log.info(
+  // A storm's repeats change nothing: at info a storm reads as its incident once, not 10,000 lines.
+  const level = res.status === 'duplicate' ? 'debug' : 'info';
+  // One line per webhook: skip building it when the level is off.
+  if (!log.isLevelEnabled(level)) return;
+  log[level](
     { ...about, incident: res.incident, service: res.service, key, status: res.status },
     'alert ingested',
   );

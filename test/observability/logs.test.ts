@@ -105,6 +105,22 @@ describe('logs', () => {
     expect(typeof done?.time).toBe('string');
   });
 
+  it("log a storm's repeats at debug: at info an incident's alerts read as the one that opened it", async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await postPagerDuty(
+        `http://127.0.0.1:${running.port}`,
+        pagerdutyTriggered('PLOGSINC1', 'PLOGS01'),
+        PD_SECRET,
+      );
+      expect(res.statusCode).toBe(202);
+      await res.body.dump();
+    }
+    const ingested = out.records().filter((r) => r.msg === 'alert ingested' && r.incident === 'PLOGSINC1');
+    // pino's levels: debug 20, info 30.
+    expect(ingested.filter((r) => r.level === 30).map((r) => r.status)).toEqual(['queued']);
+    expect(ingested.filter((r) => r.level === 20).map((r) => r.status)).toEqual(Array(5).fill('duplicate'));
+  });
+
   it('never contain a secret: webhook secret, Slack token, Redis password, database DSN', () => {
     const text = out.lines.join('\n');
     for (const secret of SECRETS) expect(text).not.toContain(secret);
