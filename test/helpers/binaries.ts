@@ -11,6 +11,7 @@ const HINTS: Record<string, string> = {
   openssl: 'apt-get install -y openssl',
   python3: 'apt-get install -y python3',
   ip: 'apt-get install -y iproute2',
+  unshare: 'apt-get install -y util-linux',
 };
 
 /** Path of a binary the tests need; a missing one fails loudly with how to install it, never a skip. */
