@@ -21,7 +21,12 @@ function deadInstances(ev: Evidence, all: readonly UpstreamEvidence[]): DeadInst
   for (const t of all) {
     if (unreachable(t)) {
       const mine = [hostPort(t), ...t.addresses.map((a) => hostPort({ host: a, port: t.port }))];
-      out.push({ at: hostPort(t), outcome: t.outcome, error: t.error, named: mine.some((m) => logged.has(m)) });
+      out.push({
+        at: hostPort(t),
+        outcome: t.outcome,
+        error: t.error,
+        named: mine.some((m) => logged.has(m)),
+      });
     } else if (t.outcome === 'ok')
       // A name that resolves to several instances can hide a dead one among good ones.
       for (const a of t.by_address ?? []) {
