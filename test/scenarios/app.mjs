@@ -14,6 +14,8 @@
 //   leak MB     retains 1 MiB every 100 ms and is killed (SIGKILL, as the OOM killer does) at MB of RSS
 //   tls         HTTPS with the key and certificate in TLS_KEY / TLS_CERT
 //   crash N     answers N-1 requests, then dies in the middle of the Nth (a crash bug under a supervisor)
+//   stuck       takes connections and never answers anything, /metrics included, with an idle CPU
+//               (a deadlocked process)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -82,6 +84,8 @@ const handler = (req, res) => {
     req.socket.resetAndDestroy();
     process.exit(1);
   }
+  // Deadlocked: the connection stays open and nothing is ever written.
+  if (mode === 'stuck') return;
   if (req.url === '/metrics') {
     registry.metrics().then((text) => {
       res.setHeader('content-type', registry.contentType);

@@ -47,6 +47,25 @@ describe('scenario worlds decided by load and time', () => {
     });
   });
 
+  it('an upstream that answers nothing, its own metrics included: unknown, saying it is busy or hung and how to tell', async () => {
+    const app = later(await startApp('stuck'), (x) => x.stop());
+    const nginx = later(await startNginx({ http: site(proxyPass(app.port)) }), (n) => n.stop());
+    pb.write('stuck', {
+      proxy: proxyCheck(nginx),
+      upstream: upstreamCheck([app.url], 1000),
+      load: { scrape: [app.metricsUrl], sample_interval_ms: 500, timeout_ms: 800 },
+    });
+    const v = await check('stuck', pb.dir);
+    table.judge('stuck: even /metrics hangs', v, {
+      cause: 'unknown',
+      recommendation: 'investigate',
+      trigger: null,
+    });
+    // The conflict is stated: too slow for the proxy, and no CPU figure to say busy or idle.
+    expect(v.summary).toContain('did not answer its own metrics within 800 ms');
+    expect(v.actions.join(' ')).toContain('thread dump');
+  });
+
   it('a CPU-saturated upstream under traffic: upstream_saturated with capacity, a deploy in the window is no trigger', async () => {
     const app = later(await startApp('busy', '200'), (x) => x.stop());
     const repo = later(
