@@ -16,10 +16,11 @@ import {
   type FakeKubeApiServer,
   fixture,
   fixtureItems,
+  type KubeObject,
   startFakeKubeApiServer,
 } from '../helpers/fake-kube-apiserver.js';
 import { playbook } from '../helpers/gatewatch.js';
-import { IN_PROGRESS, type WorldStory, worldObjects } from '../helpers/kube-world.js';
+import { eventObjects, IN_PROGRESS, type WorldStory, worldObjects } from '../helpers/kube-world.js';
 import { waitFor } from '../helpers/ports.js';
 
 const TOKEN = 'kube-s3cret-token-do-not-log-4f1c';
@@ -223,6 +224,41 @@ describe('kubernetes check', () => {
     expect(sets?.query.labelSelector).toBe('app=checkout-api');
     const events = fake.requests.find((q) => q.path === '/api/v1/namespaces/shop/events');
     expect(events?.query.fieldSelector).toBe('involvedObject.kind=Pod');
+  });
+
+  /** `n` kubelet events of other pods of the namespace (a busy namespace), listed before the story's. */
+  function otherPodsEvents(n: number) {
+    const template = eventObjects(rolloutStory)[0] as KubeObject & { involvedObject: object };
+    return Array.from({ length: n }, (_, i) => ({
+      ...template,
+      metadata: { ...template.metadata, name: `batch-job-${i}.17a0c0ffee${i}` },
+      involvedObject: { ...template.involvedObject, name: `batch-job-${i}` },
+    }));
+  }
+
+  it("a busy namespace: the story's pod events on a later page are read (the list is followed page by page)", async () => {
+    fake.add(...otherPodsEvents(700), ...worldObjects(rolloutStory));
+    const r = await run({ namespace: 'shop', service: 'checkout-api' });
+    const oom = (kinds(r, 'pod') as PodEvidence[]).find((p) => p.name === 'checkout-api-7d9f8c6b5-x2k8p')!;
+    expect(oom.events.map((e) => e.reason)).toEqual(['Unhealthy', 'Unhealthy', 'Killing', 'BackOff']);
+    expect(kinds(r, 'gap')).toEqual([]);
+    const pages = fake.requests.filter((q) => q.path === '/api/v1/namespaces/shop/events');
+    expect(pages.map((q) => q.query.limit)).toEqual(['500', '500']);
+    expect(pages[1]!.query.continue).toBeTruthy();
+  });
+
+  it('a namespace with more Pod events than ten pages: the first 5000 are read and the gap is said', async () => {
+    fake.add(...otherPodsEvents(5200), ...worldObjects(rolloutStory));
+    const r = await run({ namespace: 'shop', service: 'checkout-api' });
+    expect(kinds(r, 'gap')).toEqual([
+      {
+        kind: 'gap',
+        part: 'events',
+        error:
+          "namespace shop holds more than 5000 Pod events: read the first 5000, so some of these pods' events may be missing",
+      },
+    ]);
+    expect(fake.requests.filter((q) => q.path === '/api/v1/namespaces/shop/events')).toHaveLength(10);
   });
 
   it('an OOM kill outside the window is history, not the incident', async () => {

@@ -113,12 +113,13 @@ async function gather(
     optional('events', gaps, ctx.signal, () => readPodEvents(client, cfg.namespace, podNames, win)),
     optional('metrics', gaps, ctx.signal, () => readPodMemory(client, cfg.namespace, selector)),
   ]);
+  if (events?.cut) gaps.push({ kind: 'gap', part: 'events', error: events.cut });
   const rollout = deployment
     ? await optional('rollout', gaps, ctx.signal, () => readRollout(client, cfg.namespace, deployment, win))
     : null;
   const podRows = shown.map((p) => {
     const row = podEvidence(p, win);
-    row.events = events?.get(row.name) ?? [];
+    row.events = events?.byPod.get(row.name) ?? [];
     const used = memory?.get(row.name);
     for (const c of row.containers) {
       c.memory_bytes = used?.get(c.name) ?? null;

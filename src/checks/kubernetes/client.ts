@@ -1,11 +1,16 @@
 import { Agent, request } from 'undici';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { MiB, readBounded, sizeText } from '../../bounded-body.js';
 import { errorMessage, GatewatchError } from '../../errors.js';
 import type { KubeCredentials } from './auth.js';
 
-/** A list answer is bounded: a namespace with more objects than this is read in part, and says so. */
+/**
+ * Objects per list page. A list scoped by a selector (one service's slices, pods, ReplicaSets) is read
+ * in one page; a namespace-wide one (events) page by page, up to MAX_LIST_PAGES, and says when it was cut.
+ */
 export const LIST_LIMIT = 500;
+/** Pages read at most of a namespace-wide list. */
+export const MAX_LIST_PAGES = 10;
 /** No answer from the API server is read past this size. */
 const MAX_BODY_BYTES = 16 * MiB;
 
@@ -13,6 +18,32 @@ export interface KubeClient {
   /** GET a path with query parameters, validated against the schema. */
   get<T>(path: string, query: Record<string, string>, schema: z.ZodType<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** A list read page by page (`limit`, `continue`); `cut` when objects remained after MAX_LIST_PAGES pages. */
+export async function listPages<T>(
+  client: KubeClient,
+  path: string,
+  query: Record<string, string>,
+  item: z.ZodType<T>,
+): Promise<{ items: T[]; cut: boolean }> {
+  const page = z.object({
+    items: z.array(item),
+    metadata: z.object({ continue: z.string().nullish() }).nullish(),
+  });
+  const items: T[] = [];
+  let next: string | undefined;
+  for (let i = 0; i < MAX_LIST_PAGES; i++) {
+    const got = await client.get(
+      path,
+      { ...query, limit: String(LIST_LIMIT), ...(next ? { continue: next } : {}) },
+      page,
+    );
+    items.push(...got.items);
+    next = got.metadata?.continue || undefined;
+    if (!next) return { items, cut: false };
+  }
+  return { items, cut: true };
 }
 
 /** The HTTP status of a failed API call, when it got that far (404 for an HPA that does not exist). */

@@ -1,26 +1,19 @@
 import { z } from 'zod';
-import type { KubeClient } from './client.js';
-import { LIST_LIMIT } from './client.js';
+import { type KubeClient, LIST_LIMIT, listPages, MAX_LIST_PAGES } from './client.js';
 import type { PodEvent } from './pods.js';
 import { inWindow, minutesBefore } from './time.js';
 
-const EventListSchema = z.object({
-  items: z.array(
-    z.object({
-      involvedObject: z.object({ kind: z.string().nullish(), name: z.string() }),
-      reason: z.string().nullish(),
-      message: z.string().nullish(),
-      type: z.string().nullish(),
-      count: z.number().int().nullish(),
-      firstTimestamp: z.string().nullish(),
-      lastTimestamp: z.string().nullish(),
-      eventTime: z.string().nullish(),
-      series: z
-        .object({ count: z.number().int().nullish(), lastObservedTime: z.string().nullish() })
-        .nullish(),
-      metadata: z.object({ creationTimestamp: z.string().nullish() }),
-    }),
-  ),
+const EventSchema = z.object({
+  involvedObject: z.object({ kind: z.string().nullish(), name: z.string() }),
+  reason: z.string().nullish(),
+  message: z.string().nullish(),
+  type: z.string().nullish(),
+  count: z.number().int().nullish(),
+  firstTimestamp: z.string().nullish(),
+  lastTimestamp: z.string().nullish(),
+  eventTime: z.string().nullish(),
+  series: z.object({ count: z.number().int().nullish(), lastObservedTime: z.string().nullish() }).nullish(),
+  metadata: z.object({ creationTimestamp: z.string().nullish() }),
 });
 
 /** The kubelet's reasons that tell why a pod stops serving; matched on reason, never on message text. */
@@ -45,11 +38,13 @@ export async function readPodEvents(
   namespace: string,
   pods: ReadonlySet<string>,
   opts: { onsetAt: number; windowMinutes: number },
-): Promise<Map<string, PodEvent[]>> {
-  const list = await client.get(
+): Promise<{ byPod: Map<string, PodEvent[]>; cut: string | null }> {
+  // Namespace-wide: a busy namespace holds thousands of events, so the list is read page by page.
+  const list = await listPages(
+    client,
     `/api/v1/namespaces/${namespace}/events`,
-    { fieldSelector: 'involvedObject.kind=Pod', limit: String(LIST_LIMIT) },
-    EventListSchema,
+    { fieldSelector: 'involvedObject.kind=Pod' },
+    EventSchema,
   );
   const byPod = new Map<string, PodEvent[]>();
   for (const e of list.items) {
@@ -72,5 +67,8 @@ export async function readPodEvents(
     });
     byPod.set(e.involvedObject.name, events);
   }
-  return byPod;
+  const cut = list.cut
+    ? `namespace ${namespace} holds more than ${MAX_LIST_PAGES * LIST_LIMIT} Pod events: read the first ${list.items.length}, so some of these pods' events may be missing`
+    : null;
+  return { byPod, cut };
 }
