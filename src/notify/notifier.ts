@@ -17,8 +17,6 @@ export interface NotifierDeps {
   log: Logger;
   /** Live edits of the root message are at most this often (Slack: ~1 message/s per channel). */
   rootEditIntervalMs?: number;
-  /** Root edits after the verdict are at least this far apart (default ROOT_EDIT_GAP_MS). */
-  rootEditGapMs?: number;
 }
 
 /**
@@ -60,7 +58,7 @@ export function createNotifier(deps: NotifierDeps) {
   /** Waits for the incident's turn to edit its root message (see ROOT_EDIT_GAP_MS). */
   async function rootEditTurn(id: string) {
     for (;;) {
-      const wait = await store.claimRootEdit(id, deps.rootEditGapMs ?? ROOT_EDIT_GAP_MS);
+      const wait = await store.claimRootEdit(id, ROOT_EDIT_GAP_MS);
       if (wait <= 0) return;
       await new Promise((r) => setTimeout(r, wait));
     }
