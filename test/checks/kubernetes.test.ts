@@ -261,6 +261,23 @@ describe('kubernetes check', () => {
     expect(fake.requests.filter((q) => q.path === '/api/v1/namespaces/shop/events')).toHaveLength(10);
   });
 
+  it("a namespace of many pods: the endpoints' pods are read by name, not picked from one page of the namespace", async () => {
+    const story = worldObjects(rolloutStory);
+    const template = story.find((o) => o.kind === 'Pod')!;
+    const others = Array.from({ length: 600 }, (_, i) => ({
+      ...template,
+      metadata: { ...template.metadata, name: `batch-job-${i}`, labels: { app: 'batch' } },
+    }));
+    fake.add(...others, ...story);
+    const r = await run({ namespace: 'shop', service: 'checkout-api' });
+    const pods = kinds(r, 'pod') as PodEvidence[];
+    expect(pods.map((p) => p.name).sort()).toEqual(rolloutStory.pods.map((p) => p.name).sort());
+    const reads = fake.requests.filter((q) => q.path.startsWith('/api/v1/namespaces/shop/pods'));
+    expect(reads.map((q) => q.path).sort()).toEqual(
+      rolloutStory.pods.map((p) => `/api/v1/namespaces/shop/pods/${p.name}`).sort(),
+    );
+  });
+
   it('an OOM kill outside the window is history, not the incident', async () => {
     const old: WorldStory = {
       ...rolloutStory,

@@ -7,7 +7,7 @@ import { type EndpointsEvidence, readEndpoints } from './endpointslices.js';
 import { readPodEvents } from './events.js';
 import { type HpaEvidence, overTarget, readHpa } from './hpa.js';
 import { readPodMemory } from './metrics.js';
-import { listPods, type Pod, type PodEvidence, podEvidence, recentOomKills } from './pods.js';
+import { getPods, listPods, type Pod, type PodEvidence, podEvidence, recentOomKills } from './pods.js';
 import { formatBytes } from './quantity.js';
 import {
   type Deployment,
@@ -55,8 +55,7 @@ async function findPods(
   const selector = cfg.selector ?? (deployment ? selectorString(deployment.spec.selector) : undefined);
   if (selector) return { pods: await listPods(client, cfg.namespace, selector), selector };
   const named = new Set((endpoints?.endpoints ?? []).flatMap((e) => (e.pod ? [e.pod] : [])));
-  const pods = named.size > 0 ? await listPods(client, cfg.namespace) : [];
-  return { pods: pods.filter((p) => named.has(p.metadata.name)), selector: undefined };
+  return { pods: await getPods(client, cfg.namespace, [...named].slice(0, MAX_PODS)), selector: undefined };
 }
 
 /** The Deployment: named in the playbook, or the owner of the pods' most common ReplicaSet. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { KubeClient } from './client.js';
-import { LIST_LIMIT } from './client.js';
+import { apiStatus, type KubeClient, LIST_LIMIT } from './client.js';
 import { parseQuantity } from './quantity.js';
 import { inWindow, minutesBefore } from './time.js';
 
@@ -117,13 +116,35 @@ export interface PodEvidence {
 }
 
 /** Pods answering a label selector (at most LIST_LIMIT). */
-export async function listPods(client: KubeClient, namespace: string, selector?: string): Promise<Pod[]> {
+export async function listPods(client: KubeClient, namespace: string, selector: string): Promise<Pod[]> {
   const list = await client.get(
     `/api/v1/namespaces/${namespace}/pods`,
-    { ...(selector ? { labelSelector: selector } : {}), limit: String(LIST_LIMIT) },
+    { labelSelector: selector, limit: String(LIST_LIMIT) },
     PodListSchema,
   );
   return list.items;
+}
+
+/**
+ * Pods by name, each read on its own: the endpoints name them, and a namespace may hold thousands of
+ * others. One that is gone by now (404, deleted since the endpoints were read) is left out.
+ */
+export async function getPods(
+  client: KubeClient,
+  namespace: string,
+  names: readonly string[],
+): Promise<Pod[]> {
+  const pods = await Promise.all(
+    names.map((name) =>
+      client
+        .get(`/api/v1/namespaces/${namespace}/pods/${encodeURIComponent(name)}`, {}, PodSchema)
+        .catch((err: unknown) => {
+          if (apiStatus(err) === 404) return null;
+          throw err;
+        }),
+    ),
+  );
+  return pods.filter((p): p is Pod => p !== null);
 }
 
 function minutesBetween(from: string | null | undefined, to: string | null | undefined): number | null {
