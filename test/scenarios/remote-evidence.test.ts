@@ -11,7 +11,7 @@ import { type HaproxyServer, serverStatus, startHaproxy, waitForStats } from '..
 import { startNginx } from '../helpers/nginx.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { resettingUpstream } from '../helpers/upstreams.js';
-import { check, scenarioSuite, startApp } from './world.js';
+import { check, drive, scenarioSuite, startApp } from './world.js';
 
 const { table, pb, later } = scenarioSuite('scenarios: evidence from where proxies run');
 
@@ -54,11 +54,22 @@ async function haproxyStatsWorld(
   service: string,
   servers: HaproxyServer[],
   ready: (csv: string) => boolean,
-  opts: { statsPath?: string; auth?: { username: string; password: string; env: string } } = {},
+  opts: {
+    statsPath?: string;
+    auth?: { username: string; password: string; env: string };
+    /** More checks beside the proxy's (a load check of the servers, say). */
+    checks?: Record<string, unknown>;
+    /** The path of HAProxy's health checks (`/healthz` by default). */
+    checkPath?: string;
+  } = {},
 ) {
   const { auth } = opts;
   const haproxy = later(
-    await startHaproxy({ servers, statsAuth: auth && `${auth.username}:${auth.password}` }),
+    await startHaproxy({
+      servers,
+      statsAuth: auth && `${auth.username}:${auth.password}`,
+      checkPath: opts.checkPath,
+    }),
     (h) => h.stop(),
   );
   const basic = auth && `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
@@ -78,6 +89,7 @@ async function haproxyStatsWorld(
         ...(auth ? { username: auth.username, password_env: auth.env } : {}),
       },
     },
+    ...opts.checks,
   });
   return haproxy;
 }
@@ -99,6 +111,43 @@ describe('HAProxy stats, no targets given', () => {
     expect(v.summary).toContain(`127.0.0.1:${p1}`);
     expect(v.summary).toContain(`127.0.0.1:${p2}`);
     expect(JSON.stringify(v)).not.toContain(STATS_PASSWORD);
+  });
+
+  it('every server at its maxconn with requests queued, the servers idle: unknown, the queue and both readings of it stated', async () => {
+    const [a1, a2] = [
+      later(await startApp('slow', '300'), (a) => a.stop()),
+      later(await startApp('slow', '300'), (a) => a.stop()),
+    ];
+    const limited = (name: string, port: number): HaproxyServer => ({
+      ...at(name, port),
+      options: 'check inter 200 fall 1 rise 1 maxconn 1',
+    });
+    const haproxy = await haproxyStatsWorld(
+      'haproxy-queue',
+      [limited('app1', a1.port), limited('app2', a2.port)],
+      (csv) => statusIs('app1', 'UP')(csv) && statusIs('app2', 'UP')(csv),
+      {
+        checks: { load: { scrape: [a1.metricsUrl, a2.metricsUrl], sample_interval_ms: 300 } },
+        // The slow app answers its metrics at once: health checks pass, the servers stay UP.
+        checkPath: '/metrics',
+      },
+    );
+    // Eight users at once against two servers that may each take one request at a time.
+    later(drive(`${haproxy.url}/orders`, 8), (t) => t.stop());
+    await waitForStats(
+      haproxy.statsUrl,
+      (csv) => Number(/^be_app,BACKEND,(\d+),/m.exec(csv)?.[1] ?? 0) > 0,
+      'requests queued in be_app',
+    );
+    const v = await check('haproxy-queue', pb.dir);
+    table.judge('haproxy: every server at maxconn, idle', v, {
+      cause: 'unknown',
+      recommendation: 'investigate',
+      trigger: null,
+    });
+    expect(v.summary).toContain('All 2 servers behind the proxy are at their connection limit (maxconn 1)');
+    expect(v.summary).toMatch(/the servers' CPU is \d+%/);
+    expect(v.actions.join(' ')).toContain('raise `maxconn`');
   });
 
   it('one of two servers dead: upstream_partial naming the dead one', async () => {

@@ -7,9 +7,11 @@ import type {
   ProxyEvidence,
   ProxyLogEvidence,
   ProxySampleEvidence,
+  ProxyStatsEvidence,
   SignatureCount,
 } from '../../src/checks/proxy/check.js';
 import { SIGNATURES } from '../../src/checks/proxy/check.js';
+import type { UpstreamFailure } from '../../src/checks/proxy/stats/types.js';
 import type { CheckResult, CheckStatus } from '../../src/checks/types.js';
 import type { UpstreamEvidence } from '../../src/checks/upstream/check.js';
 import { decide } from '../../src/verdict/engine.js';
@@ -117,6 +119,41 @@ export function proxyLogOf(
     signatures,
     dominant: failures[0]?.id ?? null,
     upstreams: failures.flatMap((s) => s.upstreams),
+    error: null,
+  };
+}
+
+/** HAProxy's stats for backend be_app: one server per entry, up unless its failure says otherwise. */
+export function proxyStatsOf(
+  servers: { port: number; failure?: UpstreamFailure | null; gauges?: Record<string, number> }[],
+): ProxyStatsEvidence {
+  return {
+    kind: 'stats',
+    proxy: 'haproxy',
+    url: 'http://127.0.0.1:8404/stats;csv',
+    backend: 'be_app',
+    interval_ms: 1000,
+    upstreams: servers.map((s, i) => ({
+      ...target(s.port),
+      target: `be_app/app${i + 1} (127.0.0.1:${s.port})`,
+      probes: 1,
+      status: s.failure === 'queue_full' ? 'warn' : 'ok',
+      error: s.failure === 'queue_full' ? 'queue full: the proxy says: UP' : null,
+      proxy_view: {
+        name: `app${i + 1}`,
+        backend: 'be_app',
+        state: 'up',
+        failure: s.failure ?? null,
+        detail: 'UP',
+        counters: {},
+        gauges: s.gauges ?? {},
+        rates: {},
+      },
+    })),
+    in_maintenance: [],
+    backends: [],
+    bytes_read: 1200,
+    truncated: false,
     error: null,
   };
 }

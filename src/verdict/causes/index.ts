@@ -5,6 +5,7 @@ import { k8sEndpointsDown } from '../rules/k8s-endpoints-down.js';
 import { k8sMemoryLeak } from '../rules/k8s-memory-leak.js';
 import { k8sPartial } from '../rules/k8s-partial.js';
 import { k8sSaturated } from '../rules/k8s-saturated.js';
+import { proxyQueue } from '../rules/proxy-queue.js';
 import type { Recommendation, Rule } from '../types.js';
 import { type CauseModule, isCauseModule } from './cause.js';
 import { dbSaturatedCause } from './db-saturated.js';
@@ -37,7 +38,8 @@ import { workerPoolExhaustedCause } from './worker-pool-exhausted.js';
  * explain dead ones; `recovered` is last before the fallback. The cluster's
  * view (k8s-*) explains the probes' symptoms: OOM kills, no ready endpoint and
  * a draining rollout come before the probes' own causes, replicas before the
- * load check's saturation.
+ * load check's saturation. A proxy's queue (every server at its maxconn) is said
+ * only when nothing before explains it.
  */
 export const REGISTRY = [
   contradiction,
@@ -64,6 +66,7 @@ export const REGISTRY = [
   upstreamCrashCause,
   upstreamTimeoutCause,
   hotInstance,
+  proxyQueue,
   recoveredCause,
   unknownCause,
 ] as const;
