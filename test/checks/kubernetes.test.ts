@@ -247,18 +247,20 @@ describe('kubernetes check', () => {
     expect(pages[1]!.query.continue).toBeTruthy();
   });
 
-  it('a namespace with more Pod events than ten pages: the first 5000 are read and the gap is said', async () => {
+  it('a namespace with more Pod events than ten pages: what was read is used and the gap is said', async () => {
     fake.add(...otherPodsEvents(5200), ...worldObjects(rolloutStory));
     const r = await run({ namespace: 'shop', service: 'checkout-api' });
+    // Ten pages, or fewer when a slow (busy) machine spends the list's 2 s first.
+    const pages = fake.requests.filter((q) => q.path === '/api/v1/namespaces/shop/events').length;
+    expect(pages).toBeGreaterThanOrEqual(1);
+    expect(pages).toBeLessThanOrEqual(10);
     expect(kinds(r, 'gap')).toEqual([
       {
         kind: 'gap',
         part: 'events',
-        error:
-          "namespace shop holds more than 5000 Pod events: read the first 5000, so some of these pods' events may be missing",
+        error: `namespace shop holds more Pod events than gatewatch reads (10 pages of 500 within 2 s): read the first ${pages * 500}, so some of these pods' events may be missing`,
       },
     ]);
-    expect(fake.requests.filter((q) => q.path === '/api/v1/namespaces/shop/events')).toHaveLength(10);
   });
 
   it("a namespace of many pods: the endpoints' pods are read by name, not picked from one page of the namespace", async () => {

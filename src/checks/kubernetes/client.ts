@@ -20,13 +20,20 @@ export interface KubeClient {
   close(): Promise<void>;
 }
 
-/** A list read page by page (`limit`, `continue`); `cut` when objects remained after MAX_LIST_PAGES pages. */
+/** How long a list may take page after page before it stops where it is (a slow API server). */
+const LIST_BUDGET_MS = 2000;
+
+/**
+ * A list read page by page (`limit`, `continue`); `cut` when objects remained after MAX_LIST_PAGES
+ * pages or LIST_BUDGET_MS, so one huge list never costs the rest of the check its time.
+ */
 export async function listPages<T>(
   client: KubeClient,
   path: string,
   query: Record<string, string>,
   item: z.ZodType<T>,
 ): Promise<{ items: T[]; cut: boolean }> {
+  const started = performance.now();
   const page = z.object({
     items: z.array(item),
     metadata: z.object({ continue: z.string().nullish() }).nullish(),
@@ -42,6 +49,7 @@ export async function listPages<T>(
     items.push(...got.items);
     next = got.metadata?.continue || undefined;
     if (!next) return { items, cut: false };
+    if (performance.now() - started > LIST_BUDGET_MS) break;
   }
   return { items, cut: true };
 }

@@ -68,7 +68,7 @@ export async function readPodEvents(
     byPod.set(e.involvedObject.name, events);
   }
   const cut = list.cut
-    ? `namespace ${namespace} holds more than ${MAX_LIST_PAGES * LIST_LIMIT} Pod events: read the first ${list.items.length}, so some of these pods' events may be missing`
+    ? `namespace ${namespace} holds more Pod events than gatewatch reads (${MAX_LIST_PAGES} pages of ${LIST_LIMIT} within 2 s): read the first ${list.items.length}, so some of these pods' events may be missing`
     : null;
   return { byPod, cut };
 }
