@@ -4,7 +4,7 @@ import type { PagerDutyClient } from '../pagerduty/client.js';
 import { Coalescer } from '../slack/coalesce.js';
 import { verdictText } from '../slack/format.js';
 import type { SlackThread } from '../slack/thread.js';
-import type { Incident, Member, MemberList } from '../store/incident.js';
+import type { Incident, Member, MemberList, RelatedIncident } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 
@@ -89,9 +89,14 @@ export function createNotifier(deps: NotifierDeps) {
       };
     },
 
-    async verdict(inc: Incident, verdict: Verdict, covered: MemberList) {
+    async verdict(
+      inc: Incident,
+      verdict: Verdict,
+      covered: MemberList,
+      related: readonly RelatedIncident[] = [],
+    ) {
       if (slack) {
-        await slack.postVerdict(inc, verdict, covered);
+        await slack.postVerdict(inc, verdict, covered, related);
         // The final edit, after every live one has landed: the root shows the verdict (or how a check ended).
         await rootEditTurn(inc.id);
         await slack.updateRoot(inc);

@@ -7,6 +7,7 @@ import type { IncidentStore } from '../store/store.js';
 import { decide } from '../verdict/engine.js';
 import type { Verdict } from '../verdict/types.js';
 import type { IncidentNotifier } from './notify.js';
+import { relatedIncidents } from './related.js';
 
 export interface DiagnoseDeps {
   store: IncidentStore;
@@ -102,7 +103,7 @@ export async function diagnoseIncident(
     return null;
   }
   const fresh = (await store.get(inc.id)) ?? { ...inc, verdict };
-  await notifier.verdict(fresh, verdict, finished.members);
+  await notifier.verdict(fresh, verdict, finished.members, await relatedIncidents(store, fresh));
   deps.onVerdict?.(verdict);
   log.info({ cause: verdict.cause, recommendation: verdict.recommendation }, 'diagnosis done');
   return verdict;

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../checks/types.js';
-import type { Incident, Member, MemberList } from '../store/incident.js';
+import type { Incident, Member, MemberList, RelatedIncident } from '../store/incident.js';
 import type { Verdict } from '../verdict/types.js';
 
 /** Live progress of a run's checks, coalesced by whoever shows it. */
@@ -17,8 +17,16 @@ export interface ProgressSink {
 export interface IncidentNotifier {
   /** The incident's root message exists (posted once); then the run's live progress. */
   opened(inc: Incident, channel: string | undefined): Promise<ProgressSink>;
-  /** The run's verdict: a reply naming every member it covers, the root's final edit, a note on each PagerDuty member. */
-  verdict(inc: Incident, verdict: Verdict, covered: MemberList): Promise<void>;
+  /**
+   * The run's verdict: a reply naming every member it covers (and other services' incidents that began
+   * near it), the root's final edit, a note on each PagerDuty member.
+   */
+  verdict(
+    inc: Incident,
+    verdict: Verdict,
+    covered: MemberList,
+    related?: readonly RelatedIncident[],
+  ): Promise<void>;
   /** Members that joined after the verdict: one reply naming them with it, a note on each PagerDuty member. */
   joined(inc: Incident, verdict: Verdict, members: readonly Member[]): Promise<void>;
   /** Edits the root message to show the incident as it is now (alerts, state, how it ended). */

@@ -1,4 +1,4 @@
-import type { Incident, Member, MemberList } from '../store/incident.js';
+import type { Incident, Member, MemberList, RelatedIncident } from '../store/incident.js';
 import type { Verdict } from '../verdict/types.js';
 import {
   type Block,
@@ -51,6 +51,30 @@ export function coversLine(inc: Incident, covered: MemberList): string | null {
   const others = covered.shown.filter((m) => !(m.source === inc.source && m.key === inc.externalId));
   if (others.length === 0) return null;
   return `This verdict covers ${covered.total} incidents: ${membersText(covered.shown, covered.total)}`;
+}
+
+/** Other services named at most in the blast-radius line. */
+const RELATED_NAMED = 8;
+/** Causes that say nothing about a shared fault. */
+const NO_SHARED_CAUSE = new Set(['unknown', 'recovered']);
+
+/**
+ * Other services' incidents that began near this one, with their causes; when every one of them has
+ * this verdict's cause, the outage is likely one, shared (a database, a network, a deploy).
+ */
+export function relatedLine(verdict: Verdict, related: readonly RelatedIncident[]): string | null {
+  if (related.length === 0) return null;
+  const named = related
+    .slice(0, RELATED_NAMED)
+    .map((r) => `*${escapeUntrusted(r.service)}* (${r.cause ?? 'diagnosing'})`)
+    .join(', ');
+  const rest = related.length > RELATED_NAMED ? ` and ${related.length - RELATED_NAMED} more` : '';
+  const services = related.length + 1;
+  const shared =
+    !NO_SHARED_CAUSE.has(verdict.cause) && related.every((r) => r.cause === verdict.cause)
+      ? `all ${verdict.cause}, like this one: likely one fault shared by ${services} services — fix it once.`
+      : `${services} services at once: look for what they share (a database, the network, a deploy) before fixing each.`;
+  return `Also with 502s, begun within 15 min: ${named}${rest}. ${shared}`;
 }
 
 function context(text: string): Block {

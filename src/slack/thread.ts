@@ -1,18 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
-import type { Incident, Member, MemberList } from '../store/incident.js';
+import type { Incident, Member, MemberList, RelatedIncident } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
 import type { Verdict } from '../verdict/types.js';
 import { callSlack, createSlackClient } from './client.js';
 import {
+  type Block,
   type CheckProgress,
   rootMetadata,
   verdictBlocks,
   verdictFallbackText,
   verdictMetadata,
 } from './format.js';
-import { coversLine, joinedMessage, lifecycleRoot } from './lifecycle-blocks.js';
+import { coversLine, joinedMessage, lifecycleRoot, relatedLine } from './lifecycle-blocks.js';
 import {
   findRootTs,
   findVerdictTs,
@@ -164,13 +165,14 @@ export class SlackThread {
     inc: Incident,
     verdict: Verdict,
     covered: MemberList = { shown: [], total: 0 },
+    related: readonly RelatedIncident[] = [],
   ): Promise<string> {
     const root = await this.ensureRoot(inc);
     return this.alone(
       inc.id,
       `verdict:${inc.run}`,
       () => this.verdictTsOf(inc),
-      () => this.postVerdictOnce(inc, verdict, covered, root),
+      () => this.postVerdictOnce(inc, verdict, covered, related, root),
     );
   }
 
@@ -178,6 +180,7 @@ export class SlackThread {
     inc: Incident,
     verdict: Verdict,
     covered: MemberList,
+    related: readonly RelatedIncident[],
     root: Posted,
   ): Promise<string> {
     const log = this.deps.log.child({ incident: inc.id, run: inc.run, post: 'verdict' });
@@ -187,7 +190,9 @@ export class SlackThread {
       return ts ? { channel: root.channel, ts } : null;
     };
     const earlier = claim.first ? null : await lookup('conversations.replies', find, log);
-    const covers = coversLine(inc, covered);
+    const notes = [coversLine(inc, covered), relatedLine(verdict, related)].filter(
+      (line): line is string => line !== null,
+    );
     const blocks = verdictBlocks(verdict, { incidentId: inc.id, acknowledge: inc.source === 'pagerduty' });
     const posted = earlier
       ? { ...earlier, adopted: true }
@@ -196,10 +201,16 @@ export class SlackThread {
           args: {
             channel: root.channel,
             thread_ts: root.ts,
-            text: covers ? `${verdictFallbackText(verdict)}\n${covers}` : verdictFallbackText(verdict),
-            blocks: covers
-              ? [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: covers.slice(0, 2900) }] }]
-              : blocks,
+            text: [verdictFallbackText(verdict), ...notes].join('\n'),
+            blocks: [
+              ...blocks,
+              ...notes.map(
+                (line): Block => ({
+                  type: 'context',
+                  elements: [{ type: 'mrkdwn', text: line.slice(0, 2900) }],
+                }),
+              ),
+            ],
             // The run tells this run's verdict from earlier ones in the thread when looking it up.
             metadata: verdictMetadata(verdict, inc.run),
           },

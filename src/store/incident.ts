@@ -40,6 +40,14 @@ export interface Incident {
 
 export type EndReason = 'source' | 'quiet' | 'max-age' | 'manual' | 'check';
 
+/** Another service's open incident that began near this one: the outage may be one, shared. */
+export interface RelatedIncident {
+  id: string;
+  service: string;
+  /** Its latest verdict's cause; null while its first diagnosis runs. */
+  cause: string | null;
+}
+
 /** An upstream incident (PagerDuty incident, alert, generic id) that opened or joined a gatewatch incident. */
 export interface Member {
   source: string;

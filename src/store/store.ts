@@ -473,6 +473,19 @@ export class IncidentStore {
   }
 
   /** History: incidents whose first alert lies in [from, to), optionally of one service; expired ones are left out. */
+  /** Incidents of any service opened within `windowMs` of `atMs`, oldest first, at most `cap`. */
+  async openedNear(atMs: number, windowMs: number, cap: number): Promise<Incident[]> {
+    const ids = await this.redis.zrangebyscore(
+      this.keys.index(),
+      atMs - windowMs,
+      atMs + windowMs,
+      'LIMIT',
+      0,
+      cap,
+    );
+    return this.getMany(ids);
+  }
+
   async between(from: number, to: number, service?: string): Promise<Incident[]> {
     return this.getMany(await this.redis.zrangebyscore(this.keys.index(service), from, `(${to}`));
   }
