@@ -18,6 +18,8 @@ export const proxyQueue: Rule = (ev) => {
   const limits = [...new Set(queued.map((t) => t.proxy_view.gauges.slim ?? 0).filter((n) => n > 0))];
   const limit = limits.length === 1 ? ` (maxconn ${limits[0]})` : '';
   const f = fleetLoad(ev);
+  // A fleet over its target utilisation is saturation's to judge (upstream_saturated, hot-instance).
+  if (f && f.mean > f.target) return null;
   const servers =
     queued.length === 1
       ? all.length === 1

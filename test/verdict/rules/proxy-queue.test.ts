@@ -33,6 +33,11 @@ describe('proxy queue: every server at its maxconn', () => {
     expect(f!.summary).toContain('1 of 2 servers behind the proxy is at its connection limit (maxconn 1)');
   });
 
+  it('servers over their target utilisation → not this rule to judge', () => {
+    const warm = load(loadRow('127.0.0.1:8081', 0.8), loadRow('127.0.0.1:8082', 0.8));
+    expect(proxyQueue(ev(proxy(gateway503, queued), warm))).toBeNull();
+  });
+
   it('no server at its limit → no finding', () => {
     expect(proxyQueue(ev(proxy(gateway503, proxyStatsOf([{ port: 8081 }, { port: 8082 }]))))).toBeNull();
   });
