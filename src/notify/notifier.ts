@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { PagerDutyClient } from '../pagerduty/client.js';
 import { Coalescer } from '../slack/coalesce.js';
 import { verdictText } from '../slack/format.js';
+import { relatedLine } from '../slack/lifecycle-blocks.js';
 import type { SlackThread } from '../slack/thread.js';
 import type { Incident, Member, MemberList, RelatedIncident } from '../store/incident.js';
 import type { IncidentStore } from '../store/store.js';
@@ -103,10 +104,11 @@ export function createNotifier(deps: NotifierDeps) {
       }
       // The opener of a record from before members existed is noted too.
       const opener = inc.source === 'pagerduty' ? [inc.externalId] : [];
+      const blast = relatedLine(verdict, related, 'plain');
       await noteAll(
         inc,
         [...opener, ...pagerDutyIds(covered.shown)],
-        `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}`,
+        `gatewatch verdict (run ${inc.run})\n${verdictText(verdict)}${blast ? `\n${blast}` : ''}`,
       );
     },
 

@@ -62,11 +62,17 @@ const NO_SHARED_CAUSE = new Set(['unknown', 'recovered']);
  * Other services' incidents that began near this one, with their causes; when every one of them has
  * this verdict's cause, the outage is likely one, shared (a database, a network, a deploy).
  */
-export function relatedLine(verdict: Verdict, related: readonly RelatedIncident[]): string | null {
+export function relatedLine(
+  verdict: Verdict,
+  related: readonly RelatedIncident[],
+  /** `plain` for places without Slack's markup (a PagerDuty note). */
+  style: 'mrkdwn' | 'plain' = 'mrkdwn',
+): string | null {
   if (related.length === 0) return null;
+  const name = (service: string) => (style === 'plain' ? service : `*${escapeUntrusted(service)}*`);
   const named = related
     .slice(0, RELATED_NAMED)
-    .map((r) => `*${escapeUntrusted(r.service)}* (${r.cause ?? 'diagnosing'})`)
+    .map((r) => `${name(r.service)} (${r.cause ?? 'diagnosing'})`)
     .join(', ');
   const rest = related.length > RELATED_NAMED ? ` and ${related.length - RELATED_NAMED} more` : '';
   const services = related.length + 1;
