@@ -42,7 +42,17 @@ function verifyTimestamped(
   return safeEqualHex(signature, expected(timestamp)) ? 'ok' : 'mismatch';
 }
 
-/** Slack v0 request signing: `v0=` HMAC of `v0:TIMESTAMP:BODY`, within five minutes. */
+/** Slack v0: `v0=` HMAC of `v0:TIMESTAMP:BODY`. */
+function slackSignature(secret: string, timestamp: string, body: string | Buffer): string {
+  return `v0=${hmacHex(secret, `v0:${timestamp}:`, body)}`;
+}
+
+/** gatewatch's own hooks: `sha256=` HMAC of `TIMESTAMP.BODY`. */
+function gatewatchSignature(secret: string, timestamp: string, body: string | Buffer): string {
+  return `sha256=${hmacHex(secret, `${timestamp}.`, body)}`;
+}
+
+/** Slack v0 request signing, within five minutes. */
 export function verifySlackSignature(
   body: Buffer,
   timestamp: string | undefined,
@@ -50,10 +60,10 @@ export function verifySlackSignature(
   secret: string,
   nowMs: number,
 ): TimestampedVerdict {
-  return verifyTimestamped(timestamp, signature, nowMs, (ts) => `v0=${hmacHex(secret, `v0:${ts}:`, body)}`);
+  return verifyTimestamped(timestamp, signature, nowMs, (ts) => slackSignature(secret, ts, body));
 }
 
-/** gatewatch's own hooks: `sha256=` HMAC of `TIMESTAMP.BODY`, within five minutes. */
+/** gatewatch's own hooks' signing, within five minutes. */
 export function verifyGatewatchSignature(
   body: Buffer,
   timestamp: string | undefined,
@@ -61,12 +71,12 @@ export function verifyGatewatchSignature(
   secret: string,
   nowMs: number,
 ): TimestampedVerdict {
-  return verifyTimestamped(timestamp, signature, nowMs, (ts) => `sha256=${hmacHex(secret, `${ts}.`, body)}`);
+  return verifyTimestamped(timestamp, signature, nowMs, (ts) => gatewatchSignature(secret, ts, body));
 }
 
 export function signGatewatch(body: string | Buffer, secret: string, nowMs = Date.now()) {
   const timestamp = String(Math.floor(nowMs / 1000));
-  return { timestamp, signature: `sha256=${hmacHex(secret, `${timestamp}.`, body)}` };
+  return { timestamp, signature: gatewatchSignature(secret, timestamp, body) };
 }
 
 export function signPagerDuty(body: string | Buffer, secret: string): string {
@@ -75,5 +85,5 @@ export function signPagerDuty(body: string | Buffer, secret: string): string {
 
 export function signSlack(body: string | Buffer, secret: string, nowMs = Date.now()) {
   const timestamp = String(Math.floor(nowMs / 1000));
-  return { timestamp, signature: `v0=${hmacHex(secret, `v0:${timestamp}:`, body)}` };
+  return { timestamp, signature: slackSignature(secret, timestamp, body) };
 }
