@@ -62,8 +62,11 @@ function unknown(alert: Alert): { ignored: string } {
   return { ignored: `no incident known for ${alert.source} alert ${alert.key}` };
 }
 
-/** The join a delivery's claim already made for this alert (`ingestDelivery`), at `now`. */
-type Joined = { alert: Alert; now: Date; res: OpenOrJoin };
+/**
+ * What a delivery's claim already did for this alert (`ingestDelivery`): matched it to `service`
+ * and, when an incident was open, joined it at `now`.
+ */
+type Joined = { alert: Alert; service: string; now: Date; res?: OpenOrJoin };
 
 function triggerArgs(alert: Alert, service: string, now: Date, deps: IngestDeps): TriggerArgs {
   return {
@@ -113,7 +116,7 @@ async function trigger(
 }
 
 async function ingestOne(alert: Alert, service: string, deps: IngestDeps, joined?: Joined): Promise<Outcome> {
-  if (joined?.alert === alert) return trigger(alert, service, joined.now, deps, joined.res);
+  if (joined?.alert === alert && joined.res) return trigger(alert, service, joined.now, deps, joined.res);
   const now = deps.now?.() ?? new Date();
   const { store, jobs } = deps;
   const ref = { source: alert.source, key: alert.key, now };
@@ -182,12 +185,16 @@ async function ingestAll(alerts: readonly Alert[], deps: IngestDeps, joined?: Jo
     deps.log.info({ ...about, key: alert.key, event: alert.event, reason }, 'alert ignored');
   };
   for (const alert of alerts) {
-    const match = matchPlaybook(alert, deps.playbooks.values());
-    if ('ignored' in match) {
-      ignore(alert, match.ignored);
-      continue;
+    // The delivery's claim matched its alert already.
+    let service = joined?.alert === alert ? joined.service : undefined;
+    if (!service) {
+      const match = matchPlaybook(alert, deps.playbooks.values());
+      if ('ignored' in match) {
+        ignore(alert, match.ignored);
+        continue;
+      }
+      service = match.playbook.service;
     }
-    const service = match.playbook.service;
     const res = await ingestOne(alert, service, deps, joined);
     if ('ignored' in res) ignore(alert, res.ignored);
     else {
@@ -260,7 +267,7 @@ export async function ingestDelivery(
     });
     if (res.claim === 'held') return { held: res.held };
     if (res.claim === 'claimed')
-      return { got: { joined: res.join ? { alert, now, res: res.join } : undefined } };
+      return { got: { joined: { alert, service, now, res: res.join ?? undefined } } };
     // Answered in Redis already: what ingestAlerts would have logged and answered.
     const body = { incident: res.join.id, status: 'duplicate' as const };
     ingested(deps.log, { source: alert.source, alerts: 1 }, { ...body, service }, alert.key);

@@ -1,5 +1,5 @@
 import type { Playbook } from '../playbooks/schema.js';
-import { compileTitlePattern } from '../playbooks/title-pattern.js';
+import { titleMatcher } from '../playbooks/title-pattern.js';
 import type { Alert } from './types.js';
 
 export type MatchResult = { playbook: Playbook } | { ignored: string };
@@ -19,7 +19,7 @@ const QUOTED_CHARS = 120;
 
 /** The title rule reads the alert's title (a summary) and, for Prometheus-style alerts, its alert name. */
 function titleMatches(pattern: string, alert: Alert): boolean {
-  const re = compileTitlePattern(pattern);
+  const re = titleMatcher(pattern);
   const name = alert.labels.alertname;
   return (
     re.test(alert.title.slice(0, MAX_MATCHED_CHARS)) ||

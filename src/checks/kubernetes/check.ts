@@ -58,13 +58,12 @@ async function findPods(
   return { pods: await getPods(client, cfg.namespace, [...named].slice(0, MAX_PODS)), selector: undefined };
 }
 
-/** The Deployment: named in the playbook, or the owner of the pods' most common ReplicaSet. */
+/** The Deployment that owns the pods' most common ReplicaSet (one named in the playbook is read directly). */
 async function findDeployment(
   client: KubeClient,
   cfg: KubernetesCheckConfig,
   pods: Pod[],
 ): Promise<Deployment | null> {
-  if (cfg.deployment) return getDeployment(client, cfg.namespace, cfg.deployment);
   const counts = new Map<string, number>();
   for (const p of pods)
     for (const o of p.metadata.ownerReferences ?? [])

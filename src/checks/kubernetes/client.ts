@@ -21,7 +21,7 @@ export interface KubeClient {
 }
 
 /** How long a list may take page after page before it stops where it is (a slow API server). */
-const LIST_BUDGET_MS = 2000;
+export const LIST_BUDGET_MS = 2000;
 
 /**
  * A list read page by page (`limit`, `continue`); `cut` when objects remained after MAX_LIST_PAGES

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type KubeClient, LIST_LIMIT, listPages, MAX_LIST_PAGES } from './client.js';
+import { type KubeClient, LIST_BUDGET_MS, LIST_LIMIT, listPages, MAX_LIST_PAGES } from './client.js';
 import type { PodEvent } from './pods.js';
 import { inWindow, minutesBefore } from './time.js';
 
@@ -68,7 +68,7 @@ export async function readPodEvents(
     byPod.set(e.involvedObject.name, events);
   }
   const cut = list.cut
-    ? `namespace ${namespace} holds more Pod events than gatewatch reads (${MAX_LIST_PAGES} pages of ${LIST_LIMIT} within 2 s): read the first ${list.items.length}, so some of these pods' events may be missing`
+    ? `namespace ${namespace} holds more Pod events than gatewatch reads (${MAX_LIST_PAGES} pages of ${LIST_LIMIT} within ${LIST_BUDGET_MS / 1000} s): read the first ${list.items.length}, so some of these pods' events may be missing`
     : null;
   return { byPod, cut };
 }

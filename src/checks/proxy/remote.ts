@@ -12,7 +12,7 @@ export interface RemoteAuth {
   api_key_env?: string;
 }
 
-function secret(env: Readonly<Record<string, string | undefined>>, name: string): string {
+export function secret(env: Readonly<Record<string, string | undefined>>, name: string): string {
   const value = env[name];
   if (value === undefined || value === '')
     throw new GatewatchError('CONFIG_INVALID', `environment variable ${name} is not set`, {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { ProxyStatsConfig } from '../../../playbooks/schema.js';
 import { round } from '../../stats.js';
@@ -155,22 +156,6 @@ function asEvidence(
   }
 }
 
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }
-    function stop() {
-      clearTimeout(t);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', stop, { once: true });
-  });
-}
-
 /** The learned upstreams gatewatch cannot learn "how" for from the proxy, probed from here. */
 async function probeLearned(
   views: { address: string | null; view: ProxyView }[],
@@ -278,7 +263,7 @@ export async function learnFromProxy<T>(
   const [during] = await Promise.all([
     meanwhile(),
     // An abort ends the wait early; the second read then fails on the same signal.
-    wait(config.sample_interval_ms, ctx.signal).catch(() => {}),
+    sleep(config.sample_interval_ms, undefined, { signal: ctx.signal }).catch(() => {}),
   ]);
   try {
     const second = await read(req);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewatchError } from '../../../../errors.js';
-import { authHeaders, excerpt, jsonAnswer, remoteRequest, shownUrl } from '../../remote.js';
+import { authHeaders, excerpt, jsonAnswer, remoteRequest, secret, shownUrl } from '../../remote.js';
 import type { LogRead, LogReadRequest, StoredLine } from './types.js';
 
 // `values` entries are [ns-epoch string, line] or, with categorize-labels, [ns, line, {metadata}].
@@ -35,11 +35,7 @@ export async function readLokiSource(req: LogReadRequest): Promise<LogRead> {
   const loki = req.config.loki;
   if (!loki) throw new GatewatchError('CONFIG_INVALID', 'error_log.loki is missing', { retryable: false });
   const headers = authHeaders(loki, req.env);
-  const tenant = loki.tenant_env ? req.env[loki.tenant_env] : loki.tenant;
-  if (loki.tenant_env && !tenant)
-    throw new GatewatchError('CONFIG_INVALID', `environment variable ${loki.tenant_env} is not set`, {
-      retryable: false,
-    });
+  const tenant = loki.tenant_env ? secret(req.env, loki.tenant_env) : loki.tenant;
   if (tenant) headers['x-scope-orgid'] = tenant;
   const url = new URL('loki/api/v1/query_range', loki.url.endsWith('/') ? loki.url : `${loki.url}/`);
   url.searchParams.set('query', loki.query);
