@@ -1,4 +1,5 @@
 import { type Incident, isOpen } from '../store/incident.js';
+import { isCause } from '../verdict/causes/index.js';
 import { CAUSES, type Cause, type Recommendation } from '../verdict/types.js';
 import type {
   CapacityQuestion,
@@ -29,10 +30,6 @@ export const CAPACITY_WEEKS = 4;
 /** An incident, not a check run: `/gateway check` runs are not problems that happened. */
 function isIncident(i: Incident): boolean {
   return !i.requestedBy;
-}
-
-function isCause(s: string): s is Cause {
-  return Object.hasOwn(CAUSES, s);
 }
 
 function markedWrong(i: Incident): boolean {

@@ -170,10 +170,6 @@ function byIncident<R extends IngestResult>(results: readonly R[]): R[] {
  * are taken in payload order (a group may hold an alert's firing and its end).
  * Redis errors propagate so the HTTP layer can answer 503 and the sender retries.
  */
-export function ingestAlerts(alerts: readonly Alert[], deps: IngestDeps): Promise<IngestAnswer> {
-  return ingestAll(alerts, deps);
-}
-
 async function ingestAll(alerts: readonly Alert[], deps: IngestDeps, joined?: Joined): Promise<IngestAnswer> {
   // The payload's bindings on each line rather than a child logger: one is built per request otherwise.
   const about = { source: alerts[0]?.source, alerts: alerts.length };
@@ -268,7 +264,7 @@ export async function ingestDelivery(
     if (res.claim === 'held') return { held: res.held };
     if (res.claim === 'claimed')
       return { got: { joined: { alert, service, now, res: res.join ?? undefined } } };
-    // Answered in Redis already: what ingestAlerts would have logged and answered.
+    // Answered in Redis already: what ingestAll would have logged and answered.
     const body = { incident: res.join.id, status: 'duplicate' as const };
     ingested(deps.log, { source: alert.source, alerts: 1 }, { ...body, service }, alert.key);
     return { got: { done: { status: 202, body } } };

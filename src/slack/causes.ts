@@ -1,4 +1,4 @@
-import { CAUSE_MODULES, isCause as isKnownCause } from '../verdict/causes/index.js';
+import { CAUSE_MODULES } from '../verdict/causes/index.js';
 import type { Cause } from '../verdict/types.js';
 
 /** Each cause in the words on-call would use, as the contract defines it (from its cause module). */
@@ -8,6 +8,4 @@ export const CAUSE_TEXT = Object.fromEntries(CAUSE_MODULES.map((m) => [m.id, m.l
 
 export const ALL_CAUSES: readonly Cause[] = CAUSE_MODULES.map((m) => m.id);
 
-export function isCause(value: string): value is Cause {
-  return isKnownCause(value);
-}
+export { isCause } from '../verdict/causes/index.js';

@@ -1,7 +1,7 @@
 /**
  * Every Redis key of gatewatch's own state, in one place. All share the prefix,
  * whose `{hash tag}` keeps them in one Redis Cluster slot, so a Lua script may
- * build keys from `layout()` as well as use the keys it is given.
+ * build keys from the layout (LAYOUT_SUFFIXES after the prefix) as well as use the keys it is given.
  */
 export interface KeyLayout {
   /** Incident hash, by incident id. */
@@ -31,7 +31,7 @@ export const LAYOUT_SUFFIXES: Readonly<KeyLayout> = {
   live: ':live',
 };
 
-export function layoutOf(prefix: string): KeyLayout {
+function layoutOf(prefix: string): KeyLayout {
   const layout = {} as KeyLayout;
   for (const [name, suffix] of Object.entries(LAYOUT_SUFFIXES))
     layout[name as keyof KeyLayout] = prefix + suffix;
@@ -42,7 +42,6 @@ export function incidentKeys(prefix: string) {
   const layout = layoutOf(prefix);
   return {
     prefix,
-    layout,
     incident: (id: string) => layout.incident + id,
     firing: (id: string) => layout.firing + id,
     members: (id: string) => layout.members + id,

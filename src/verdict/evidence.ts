@@ -2,6 +2,7 @@ import type { ChangeEvidence } from '../checks/changes/check.js';
 import type { DatabaseEvidence } from '../checks/database/check.js';
 import { type LoadEvidence, loopSaturated } from '../checks/load/check.js';
 import {
+  type LearnedUpstream,
   type ProxyEvidence,
   type ProxyLogEvidence,
   type ProxySampleEvidence,
@@ -10,6 +11,7 @@ import {
   proxySample,
 } from '../checks/proxy/check.js';
 import type { SignatureKind } from '../checks/proxy/log/log-patterns.js';
+
 import type { CheckResult } from '../checks/types.js';
 import type { UpstreamEvidence } from '../checks/upstream/check.js';
 import type { Evidence } from './types.js';
@@ -53,7 +55,7 @@ export function dependencies(ev: Evidence): UpstreamEvidence[] {
 }
 
 /** The upstreams learned from the proxy's stats (`proxy.stats`), each as upstream evidence. */
-export function learnedTargets(ev: Evidence): UpstreamEvidence[] {
+export function learnedTargets(ev: Evidence): LearnedUpstream[] {
   return proxyLearnedTargets(ev.proxy?.evidence ?? []);
 }
 

@@ -111,22 +111,11 @@ export function figuresFromOneScrape(
     return { source, figures: { ...figures, cpu: null } };
   }
   if (!samples.some((s) => s.name === 'process_cpu_seconds_total')) return null;
-  const rss = sumOf(samples, 'process_resident_memory_bytes');
-  const started = sumOf(samples, 'process_start_time_seconds');
-  return {
-    source: 'process',
-    figures: {
-      cpu: null,
-      memory: rss !== null && opts.memoryLimitBytes ? round(rss / opts.memoryLimitBytes, 3) : null,
-      load: null,
-      cpu_cores: null,
-      memory_bytes: rss,
-      loop_lag_s: sumOf(samples, 'nodejs_eventloop_lag_p99_seconds'),
-      uptime_s:
-        started !== null
-          ? round(Math.max(0, (performance.timeOrigin + snapshot.at) / 1000 - started), 1)
-          : null,
-      memory_growth_bytes_per_s: null,
-    },
-  };
+  // The one scrape as both reads: no time between them, so no CPU rate and no memory growth.
+  const one = { ...snapshot, samples };
+  const { source, ...figures } = processFigures(one, one, {
+    cores: 1,
+    memoryLimitBytes: opts.memoryLimitBytes,
+  });
+  return { source, figures: { ...figures, cpu_cores: null } };
 }

@@ -200,7 +200,7 @@ async function probeOne(
   if (!firstOk || url.protocol === 'tcp:') {
     const failed = connects.filter((c) => c.outcome !== 'ok');
     // With some addresses taking connections, the target is reachable but degraded.
-    return summarise(base, firstOk ? [firstOk, ...failed] : failed.length ? failed : connects);
+    return summarise(base, firstOk ? [firstOk, ...failed] : connects);
   }
   const probes = await Promise.all(
     Array.from({ length: config.probes }, () =>

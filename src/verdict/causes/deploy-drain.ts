@@ -35,7 +35,6 @@ export const deployDrain: Rule = (ev) => {
     cause: 'deploy_drain',
     confidence: clamp(0.75 + (count >= 3 ? 0.05 : 0)),
     summary: `${count} upstream errors in a ${span} s burst (${sigs.map((s) => s.id).join(', ')}) lined up with deploy ${deploy.c.ref}, and every target is healthy since: the proxy kept sending to instances being stopped or not yet ready.`,
-    fits: ['deploy'],
     actions: [
       'Drain before stopping: take the instance out of the proxy first (HAProxy `set server BACKEND/SERVER state drain` on its runtime API, nginx an upstream `server … down` + reload), wait for in-flight requests, then stop it.',
       'Make the app stop gracefully on SIGTERM: stop accepting, finish in-flight requests (Node `server.close()`, gunicorn `--graceful-timeout 30`), and only then exit; in Kubernetes add `preStop: sleep 10` and keep `terminationGracePeriodSeconds` above it.',

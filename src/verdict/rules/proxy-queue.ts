@@ -1,6 +1,5 @@
-import { proxyLearnedTargets } from '../../checks/proxy/check.js';
 import { fleetLoad } from '../capacity.js';
-import { percent } from '../evidence.js';
+import { learnedTargets, percent } from '../evidence.js';
 import type { Rule } from '../types.js';
 
 /**
@@ -12,7 +11,7 @@ import type { Rule } from '../types.js';
  * queue is the one thing the evidence shows.
  */
 export const proxyQueue: Rule = (ev) => {
-  const all = proxyLearnedTargets(ev.proxy?.evidence ?? []);
+  const all = learnedTargets(ev);
   const queued = all.filter((t) => t.proxy_view.failure === 'queue_full');
   if (queued.length === 0) return null;
   const limits = [...new Set(queued.map((t) => t.proxy_view.gauges.slim ?? 0).filter((n) => n > 0))];
