@@ -458,21 +458,31 @@ export class IncidentStore {
 
   /**
    * Ids of the incidents that may be open, for the lifecycle sweep: the live set, and the newest of
-   * the time index, which covers incidents opened before the live set existed.
+   * the time index still open, which covers incidents opened before the live set existed.
    */
   async liveIds(): Promise<string[]> {
     const [live, newest] = await Promise.all([
       this.redis.smembers(this.keys.live),
       this.redis.zrevrange(this.keys.index(), 0, LEGACY_SCAN - 1),
     ]);
-    return [...new Set([...live, ...newest])];
+    const known = new Set(live);
+    const legacy = newest.filter((id) => !known.has(id));
+    if (legacy.length === 0) return live;
+    // One round trip for their states: only those still open need the sweep (each is a script call).
+    const pipe = this.redis.pipeline();
+    for (const id of legacy) pipe.hget(this.keys.incident(id), 'state');
+    const states = (await pipe.exec()) ?? [];
+    const open = legacy.filter((_, i) => {
+      const state = states[i]?.[1];
+      return typeof state === 'string' && state !== 'resolved';
+    });
+    return [...live, ...open];
   }
 
   private getMany(ids: readonly string[]): Promise<Incident[]> {
     return readIncidents(this.redis, this.keys, ids);
   }
 
-  /** History: incidents whose first alert lies in [from, to), optionally of one service; expired ones are left out. */
   /** Incidents of any service opened within `windowMs` of `atMs`, oldest first, at most `cap`. */
   async openedNear(atMs: number, windowMs: number, cap: number): Promise<Incident[]> {
     const ids = await this.redis.zrangebyscore(
@@ -486,6 +496,7 @@ export class IncidentStore {
     return this.getMany(ids);
   }
 
+  /** History: incidents whose first alert lies in [from, to), optionally of one service; expired ones are left out. */
   async between(from: number, to: number, service?: string): Promise<Incident[]> {
     return this.getMany(await this.redis.zrangebyscore(this.keys.index(service), from, `(${to}`));
   }
